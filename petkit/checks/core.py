@@ -1,0 +1,228 @@
+"""The check machinery: how a check is declared, how the learner's function is called, how an
+outcome is told in plain words.
+
+A *check* is a function of the learner's function. It calls it (through a `Guarded` wrapper that
+records each call, spots unfinished stubs and library shortcuts) and raises `CheckFailure` with a
+sentence a learner can act on when a property does not hold. Every check is declared once here
+and bound to an implementation by pytest, by `petkit check` and by the notebooks alike.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import linecache
+import math
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+KINDS = ("property", "oracle", "book", "bad input")
+STUB_MARK = "petkit hint"  # every generated stub's NotImplementedError names `petkit hint <id>`
+
+
+class CheckFailure(AssertionError):
+    """A property of the learner's function does not hold; the message says which, in plain words."""
+
+
+class Abort(BaseException):
+    """Stops a check at once: Hypothesis shrinks an Exception, but lets a BaseException through,
+    and there is nothing to shrink when the answer is a stub or calls the library."""
+
+
+class NotStarted(Abort):
+    """The function (or one it relies on) is still the generated stub."""
+
+    def __init__(self, exercise: str, message: str):
+        super().__init__(message)
+        self.exercise = exercise
+
+
+class NotOwnWork(Abort):
+    """The answer called the library's own version of what the exercise asks to write."""
+
+
+class LearnerRaised(Exception):
+    """The learner's function raised; `original` is what it raised."""
+
+    def __init__(self, original: BaseException):
+        super().__init__(f"{type(original).__name__}: {original}")
+        self.original = original
+
+
+@dataclass(frozen=True)
+class Check:
+    exercise: str
+    kind: str
+    title: str
+    run: Callable[[Callable], None] = field(compare=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        """The check's function name, e.g. `softmax_oracle`: how the wrong-answer corpus names it."""
+        return self.run.__name__
+
+    @property
+    def id(self) -> str:
+        return f"{self.exercise}: {self.kind}: {self.title}"
+
+
+_CHECKS: dict[str, list[Check]] = {}
+_FORBIDDEN: dict[str, frozenset[str]] = {}
+
+
+def check(exercise: str, kind: str, title: str):
+    """Declare a check of `exercise` (decorator)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown check kind {kind!r}; use one of {KINDS}")
+
+    def deco(fn: Callable[[Callable], None]) -> Callable[[Callable], None]:
+        _CHECKS.setdefault(exercise, []).append(Check(exercise, kind, title, fn))
+        return fn
+    return deco
+
+
+def forbid(exercises: list[str], names: list[str]) -> None:
+    """Library functions (as `torch.overrides.resolve_name` names them) an answer must not call."""
+    for e in exercises:
+        _FORBIDDEN[e] = _FORBIDDEN.get(e, frozenset()) | frozenset(names)
+
+
+def _load_lesson_checks(lesson: str) -> None:
+    importlib.import_module(f"petkit.checks.{lesson}")
+
+
+def checks_for(exercise_id: str) -> list[Check]:
+    _load_lesson_checks(exercise_id.partition(".")[0])
+    return list(_CHECKS.get(exercise_id, []))
+
+
+def forbidden_for(exercise_id: str) -> frozenset[str]:
+    _load_lesson_checks(exercise_id.partition(".")[0])
+    return _FORBIDDEN.get(exercise_id, frozenset())
+
+
+# --- calling the learner's function --------------------------------------------------------
+
+@dataclass
+class Call:
+    args: tuple
+    kwargs: dict
+    result: Any = None
+    raised: BaseException | None = None
+
+
+class Guarded:
+    """The learner's function as the checks see it: every call recorded, stubs and library
+    shortcuts turned into NotStarted / NotOwnWork, anything else it raises wrapped in LearnerRaised."""
+
+    def __init__(self, exercise: str, fn: Callable, forbidden: frozenset[str] = frozenset()):
+        self.exercise, self.fn, self.forbidden = exercise, fn, forbidden
+        self.name = exercise.rpartition(".")[2]
+        self.calls: list[Call] = []
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        call = Call(args, kwargs)
+        self.calls.append(call)
+        del self.calls[:-20]
+        used = _call_watching(self.fn, args, kwargs, self.forbidden, call)
+        if used:
+            raise NotOwnWork(
+                f"{self.name} called {', '.join(sorted(used))}: that is the library's own version of "
+                f"what this exercise asks you to write. Write it with elementary tensor operations "
+                f"(exp, log, max, sum, indexing, ...); the checks use the library only to compare.")
+        if call.raised is not None:
+            exc = call.raised
+            if isinstance(exc, NotImplementedError) and STUB_MARK in str(exc):
+                stub = str(exc).split(" is not written yet")[0].strip()
+                raise NotStarted(stub, str(exc)) from None
+            raise LearnerRaised(exc) from exc
+        return call.result
+
+    def last_call(self) -> str:
+        return describe_call(self.name, self.calls[-1]) if self.calls else ""
+
+
+def _call_watching(fn, args, kwargs, forbidden, call: Call) -> set[str]:
+    """Run fn, recording into `call`; return the forbidden library functions it used."""
+    if not forbidden:
+        try:
+            call.result = fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
+            call.raised = exc
+        return set()
+    from torch.overrides import TorchFunctionMode, resolve_name
+
+    used: set[str] = set()
+
+    class Watch(TorchFunctionMode):
+        def __torch_function__(self, func, types, a=(), kw=None):
+            name = resolve_name(func) or f"{getattr(func, '__module__', '')}.{getattr(func, '__name__', '')}"
+            if name in forbidden:
+                used.add(name)
+            return func(*a, **(kw or {}))
+
+    with Watch():
+        try:
+            call.result = fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            call.raised = exc
+    return used
+
+
+# --- describing values in plain words --------------------------------------------------------
+
+def show(value: Any, limit: int = 160) -> str:
+    """A short, readable rendering of a value (tensors without the dtype/grad noise)."""
+    try:
+        import torch
+        if isinstance(value, torch.Tensor):
+            with torch.no_grad():
+                body = _tensor_text(value.detach())
+            extra = "" if value.dtype == torch.float32 else f", dtype={str(value.dtype).replace('torch.', '')}"
+            text = f"tensor({body}{extra})"
+            if len(text) > limit:
+                text = f"tensor of shape {tuple(value.shape)}{extra} starting {body[:limit // 2]}..."
+            return text
+    except ImportError:
+        pass
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _tensor_text(t) -> str:
+    import torch
+    if t.ndim == 0:
+        return _num(t.item())
+    if t.ndim == 1:
+        return "[" + ", ".join(_num(v) for v in t.tolist()[:12]) + (", ..." if t.shape[0] > 12 else "") + "]"
+    return "[" + ", ".join(_tensor_text(r) for r in t[:6]) + (", ..." if t.shape[0] > 6 else "") + "]"
+
+
+def _num(v) -> str:
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return str(v)
+    if math.isfinite(v) and v == int(v) and abs(v) < 1e15:
+        return f"{v:.0f}."
+    return f"{v:.4g}"
+
+
+def describe_call(name: str, call: Call) -> str:
+    parts = [show(a) for a in call.args] + [f"{k}={show(v)}" for k, v in call.kwargs.items()]
+    text = f"{name}({', '.join(parts)})"
+    if call.raised is not None:
+        return f"{text} raised {type(call.raised).__name__}: {call.raised}"
+    return f"{text} returned {show(call.result)}"
+
+
+def where_raised(exc: BaseException) -> str:
+    """'file.py, line N: code' for the innermost frame outside torch/petkit/hypothesis."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not any(s in f.filename for s in ("/torch/", "/petkit/", "/hypothesis/", "/fastai/", "/fastcore/"))]
+    if not frames:
+        return ""
+    f = frames[-1]
+    code = (f.line or linecache.getline(f.filename, f.lineno)).strip()
+    return f"{f.filename}, line {f.lineno}: {code}"

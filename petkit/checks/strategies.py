@@ -1,0 +1,92 @@
+"""Hypothesis strategies shared by every lesson's checks, and `prop`, the one way a check
+declares a property (so every property runs with the same settings, examples and seed)."""
+from __future__ import annotations
+
+import contextlib
+import os
+
+import numpy as np
+import torch
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as fixed_seed
+from hypothesis import strategies as st
+
+# How hard the properties look: `petkit check` keeps it quick; hidden/grading runs look harder.
+RUN = {"max_examples": int(os.environ.get("PETKIT_EXAMPLES", "30")), "seed": None, "shrink": True}
+
+
+@contextlib.contextmanager
+def examples(max_examples: int | None = None, seed: int | None = None, shrink: bool | None = None):
+    """Run the properties inside with more examples, a seed (e.g. one per student), or without
+    shrinking a failure to its simplest input (faster, when only pass/fail matters)."""
+    old = dict(RUN)
+    if max_examples is not None:
+        RUN["max_examples"] = max_examples
+    if seed is not None:
+        RUN["seed"] = seed
+    if shrink is not None:
+        RUN["shrink"] = shrink
+    try:
+        yield
+    finally:
+        RUN.update(old)
+
+
+def prop(*strategies, **named):
+    """`hypothesis.given` with petkit's settings: no deadline (2 slow cores), no example database,
+    the same examples every run unless a seed is set, and only the simplest failure reported."""
+    def deco(f):
+        test = given(*strategies, **named)(f)
+        test = settings(max_examples=RUN["max_examples"], deadline=None, database=None,
+                        derandomize=RUN["seed"] is None, print_blob=False,
+                        report_multiple_bugs=False, suppress_health_check=list(HealthCheck),
+                        phases=[p for p in Phase if RUN["shrink"] or p != Phase.shrink])(test)
+        if RUN["seed"] is not None:
+            test = fixed_seed(RUN["seed"])(test)
+        return test
+    return deco
+
+
+FLOAT_DTYPES = (torch.float32, torch.float64)
+
+
+def _pick(value):
+    return value if isinstance(value, st.SearchStrategy) else st.just(value)
+
+
+def shapes(min_dims: int = 1, max_dims: int = 3, min_side: int = 1, max_side: int = 4):
+    return st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims).map(tuple)
+
+
+@st.composite
+def tensors(draw, shape, dtype=torch.float32, magnitude: float = 20.0):
+    """Float tensors of `shape` (a tuple or a strategy of tuples) with values in [-magnitude, magnitude]."""
+    shape, dtype = tuple(draw(_pick(shape))), draw(_pick(dtype))
+    numel = int(np.prod(shape)) if shape else 1
+    values = draw(st.lists(st.floats(-magnitude, magnitude, allow_nan=False, allow_infinity=False, width=32),
+                           min_size=numel, max_size=numel))
+    return torch.tensor(values, dtype=torch.float32).reshape(shape).to(dtype)
+
+
+@st.composite
+def logits(draw, min_dims: int = 1, max_dims: int = 3, dtypes=FLOAT_DTYPES, extreme: bool = True):
+    """Activations of assorted shapes and float dtypes; with `extreme`, some of magnitude up to 1e4."""
+    magnitude = draw(st.sampled_from([10.0, 1e4] if extreme else [10.0]))
+    return draw(tensors(shapes(min_dims, max_dims), st.sampled_from(dtypes), magnitude))
+
+
+def dims(x: torch.Tensor):
+    """A valid `dim` for x, negative ones included."""
+    return st.integers(-x.ndim, x.ndim - 1) if x.ndim else st.sampled_from([0, -1])
+
+
+@st.composite
+def classification(draw, max_rows: int = 6, max_classes: int = 5, magnitude: float = 10.0,
+                   dtypes=FLOAT_DTYPES):
+    """(logits of shape (n, c), integer targets in [0, c)) with n, c >= 1."""
+    n = draw(st.integers(1, max_rows))
+    c = draw(st.integers(1, max_classes))
+    mag = draw(st.sampled_from([magnitude, 1e4]))
+    x = draw(tensors((n, c), st.sampled_from(dtypes), mag))
+    t = torch.tensor(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)), dtype=torch.long)
+    return x, t

@@ -1,0 +1,160 @@
+"""The `petkit` command. Importing it is cheap: each subcommand loads only what it needs."""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from petkit import ROOT
+
+
+def _impl_default() -> str:
+    return os.environ.get("PETKIT_IMPL", "exercises")
+
+
+def cmd_list(args) -> int:
+    from petkit import hints
+    from petkit.registry import lessons
+    for lesson in lessons():
+        print(f"{lesson.id}: {lesson.title}")
+        for e in lesson.exercises:
+            seen = hints.shown(e)
+            print(f"  {e.id:<36} {e.points} pt{'s' if e.points > 1 else ' '}  hints {seen}/{len(e.hints)} seen  {e.title}")
+    print("\nCheck one with `petkit check ID`, a lesson with `petkit check LESSON`, all with `petkit check`.")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from petkit import progress, runs
+    from petkit.registry import select
+    exercises = list(select(args.target))
+    label = args.target or "all lessons"
+    print(f"petkit check: {label} (implementation: {args.impl})\n", flush=True)
+    results = runs.run(exercises, args.impl, timeout=args.timeout)
+    print(progress.table(results))
+    print()
+    print(progress.next_step(results, args.impl))
+    return 0 if all(r.status == "done" for r in results) else 1
+
+
+def cmd_hint(args) -> int:
+    from petkit import hints
+    from petkit.registry import exercise
+    if args.reset:
+        hints.reset(exercise(args.exercise) if args.exercise else None)
+        print(f"Hints reset for {args.exercise or 'every exercise'}.")
+        return 0
+    if not args.exercise:
+        print("petkit hint: say which exercise, e.g. `petkit hint softmax.softmax` (`petkit list` shows them)",
+              file=sys.stderr)
+        return 2
+    print(hints.next_hint(exercise(args.exercise)))
+    return 0
+
+
+def cmd_watch(args) -> int:
+    from petkit.watch import watch
+    return watch(args.target, args.impl, args.timeout, interval=args.interval)
+
+
+def cmd_sync(args) -> int:
+    from petkit import sync
+    if args.check:
+        stale = sync.out_of_date()
+        for p in stale:
+            print(f"out of date: {p.relative_to(ROOT)}")
+        if stale:
+            print("Run `petkit sync` to regenerate them from solutions/.", file=sys.stderr)
+        return 1 if stale else 0
+    report = sync.sync(force=args.force)
+    for p in report.backups:
+        print(f"kept a copy of the old file: {p.relative_to(ROOT)}")
+    for p in report.written:
+        print(f"wrote {p.relative_to(ROOT)}")
+    print(f"{len(report.written)} written, {len(report.unchanged)} already up to date.")
+    return 0
+
+
+def cmd_selftest(args) -> int:
+    """The kit's own test suite: every check against solutions/, and the proofs that stubs and
+    known wrong answers fail."""
+    cmd = [sys.executable, "-m", "pytest", "tests", "--impl=solutions", *args.pytest_args]
+    print("+ " + " ".join(cmd), flush=True)
+    return subprocess.call(cmd, cwd=ROOT)
+
+
+def cmd_data(args) -> int:
+    from petkit import data
+    return data.run(args)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="petkit", description="Exercises for chapter 5 of the fastai book "
+                                "(pet breeds): write the functions, check them, get hints.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("list", help="the lessons and exercises, in order")
+    s.set_defaults(func=cmd_list)
+
+    def impl_and_timeout(s):
+        s.add_argument("--impl", default=_impl_default(), metavar="PKG",
+                       help="package to check (default: $PETKIT_IMPL or 'exercises'; e.g. 'solutions')")
+        s.add_argument("--timeout", type=float, default=None, metavar="S",
+                       help="stop a check that runs longer than S seconds (default 120)")
+
+    s = sub.add_parser("check", help="run the checks and show your progress")
+    s.add_argument("target", nargs="?", metavar="LESSON|EXERCISE_ID", help="a lesson or one exercise (default: all)")
+    impl_and_timeout(s)
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("hint", help="the next hint for an exercise")
+    s.add_argument("exercise", nargs="?", metavar="EXERCISE_ID")
+    s.add_argument("--reset", action="store_true", help="start the hints again (for one exercise, or all)")
+    s.set_defaults(func=cmd_hint)
+
+    s = sub.add_parser("watch", help="re-check the exercise you are on whenever a file is saved")
+    s.add_argument("target", nargs="?", metavar="LESSON|EXERCISE_ID")
+    impl_and_timeout(s)
+    s.add_argument("--interval", type=float, default=0.5, help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_watch)
+
+    s = sub.add_parser("sync", help="(course authors) write exercises/ from solutions/")
+    s.add_argument("--check", action="store_true", help="only report files that are out of date (exit 1 if any)")
+    s.add_argument("--force", action="store_true", help="overwrite files with learner code (a copy is kept)")
+    s.set_defaults(func=cmd_sync)
+
+    s = sub.add_parser("data", help="write the synthetic Oxford-IIIT Pets data set (or fetch the real one)")
+    if "data" in (argv if argv is not None else sys.argv[1:])[:1]:
+        from petkit import data  # numpy and PIL: only loaded when the data command runs
+        data.add_arguments(s)
+    s.set_defaults(func=cmd_data)
+
+    s = sub.add_parser("selftest", help="(developers) the kit's own test suite, against solutions/")
+    s.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
+    s.set_defaults(func=cmd_selftest)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser(argv).parse_args(argv)
+    if not getattr(args, "func", None):
+        build_parser().print_help()
+        return 2
+    if getattr(args, "timeout", "unset") is None:
+        from petkit.runs import DEFAULT_TIMEOUT
+        args.timeout = DEFAULT_TIMEOUT
+    from petkit.registry import UnknownTarget
+    from petkit.sync import SyncError
+    try:
+        return args.func(args)
+    except (UnknownTarget, SyncError) as e:
+        print(f"petkit {args.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""pytest binding: `--impl=PKG` (or PETKIT_IMPL) chooses the implementation the checks run against."""
+import os
+
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--impl", default=None, metavar="PKG",
+                     help="package whose functions the lesson checks test (default: $PETKIT_IMPL or 'exercises')")
+
+
+def pytest_configure(config):
+    from petkit.registry import lessons
+    for lesson in lessons():
+        config.addinivalue_line("markers", f"{lesson.id}: the checks of lesson {lesson.id}")
+    config.addinivalue_line("markers", "slow: runs real training or grading (seconds to minutes)")
+
+
+@pytest.fixture(scope="session")
+def impl(request) -> str:
+    return request.config.getoption("--impl") or os.environ.get("PETKIT_IMPL", "exercises")

@@ -1,0 +1,33 @@
+"""Shared helpers for the kit's own tests."""
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from petkit import ROOT
+
+_counter = itertools.count()
+
+
+def make_package(tmp_path: Path, files: dict[str, str], name: str | None = None) -> str:
+    """Write an importable package under tmp_path (added to sys.path); return its name."""
+    name = name or f"petkit_testpkg_{os.getpid()}_{next(_counter)}"
+    pkg = tmp_path / name
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    for filename, text in files.items():
+        (pkg / filename).write_text(text)
+    if str(tmp_path) not in sys.path:
+        sys.path.insert(0, str(tmp_path))
+    return name
+
+
+def petkit(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the real `petkit` command line, as a learner would."""
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), full_env.get("PYTHONPATH", "")]))
+    return subprocess.run([sys.executable, "-m", "petkit.cli", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,164 @@
+"""The learner's command line, run for real in subprocesses."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from petkit import ROOT
+from petkit.sync import expected_files, stub
+
+from helpers import petkit
+
+SOLVED_SOFTMAX = (ROOT / "solutions" / "softmax.py").read_text()
+
+
+def _learner_copy(tmp_path: Path, softmax: str | None = None, name: str = "mine") -> str:
+    """A learner's package: the generated exercises, with softmax.py replaced if given."""
+    pkg = tmp_path / name
+    pkg.mkdir()
+    for p, text in expected_files().items():
+        (pkg / p.name).write_text(text)
+    if softmax is not None:
+        (pkg / "softmax.py").write_text(softmax)
+    return name
+
+
+def _rows(stdout: str) -> dict[str, str]:
+    """exercise id -> the rest of its row in the progress table."""
+    return {m.group(1): m.group(2) for m in re.finditer(r"^\s+\[.\] (\S+)\s+(.*)$", stdout, re.M)}
+
+
+def test_check_solutions_passes_and_stubs_are_not_started():
+    r = petkit("check", "--impl", "solutions")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "All done" in r.stdout and "not started" not in r.stdout
+    r = petkit("check", "--impl", "exercises")
+    assert r.returncode == 1
+    rows = _rows(r.stdout)
+    assert rows and all(row.startswith("not started") for row in rows.values()), r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
+    assert "Next: softmax.softmax" in r.stdout and "petkit hint softmax.softmax" in r.stdout
+
+
+def test_check_one_lesson_or_one_exercise():
+    r = petkit("check", "cross_entropy", "--impl", "solutions")
+    assert r.returncode == 0 and set(_rows(r.stdout)) == {"cross_entropy.nll_loss", "cross_entropy.cross_entropy",
+                                                         "cross_entropy.cross_entropy_grad"}
+    r = petkit("check", "softmax.sigmoid", "--impl", "exercises")
+    assert r.returncode == 1 and list(_rows(r.stdout)) == ["softmax.sigmoid"]
+
+
+def test_whole_table_with_one_failure_shown_in_plain_words(tmp_path):
+    softmax = SOLVED_SOFTMAX.replace("shifted = x - x.max(dim, keepdim=True).values\n    e = shifted.exp()",
+                                     "e = x.exp()")
+    assert softmax != SOLVED_SOFTMAX
+    impl = _learner_copy(tmp_path, softmax)
+    r = petkit("check", "--impl", impl, cwd=tmp_path)
+    assert r.returncode == 1
+    rows = _rows(r.stdout)
+    assert "failing" in rows["softmax.softmax"] and "done" in rows["softmax.log_softmax"]
+    assert "not started" in rows["cross_entropy.nll_loss"]
+    assert "2/6 exercises done" in r.stdout
+    assert "Next: softmax.softmax" in r.stdout and "does exp overflow?" in r.stdout
+    assert "the call that shows it: softmax(tensor(" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_library_call_at_module_level_is_caught(tmp_path):
+    softmax = SOLVED_SOFTMAX.replace("import torch\n", "import torch\nfrom torch.nn.functional import softmax as _sm\n", 1)
+    softmax = softmax.replace("    shifted = x - x.max(dim, keepdim=True).values\n    e = shifted.exp()\n"
+                              "    return e / e.sum(dim, keepdim=True)", "    return _sm(x, dim)")
+    impl = _learner_copy(tmp_path, softmax)
+    r = petkit("check", "softmax.softmax", "--impl", impl, cwd=tmp_path)
+    assert r.returncode == 1
+    assert "not your own implementation: softmax called torch.nn.functional.softmax" in r.stdout
+
+
+def test_broken_or_missing_implementations_get_clear_errors(tmp_path):
+    impl = _learner_copy(tmp_path, SOLVED_SOFTMAX.replace("def sigmoid(x", "def sigmoid(x,,"))
+    r = petkit("check", "softmax", "--impl", impl, cwd=tmp_path)
+    assert r.returncode == 1 and "is not valid Python" in r.stdout and "softmax.py, line" in r.stdout
+    r = petkit("check", "softmax", "--impl", "no_such_package", cwd=tmp_path)
+    assert r.returncode == 1 and "there is no importable package 'no_such_package'" in r.stdout
+    r = petkit("check", "softmx")
+    assert r.returncode == 2 and "Did you mean softmax" in r.stderr
+
+
+def test_a_hanging_or_dying_answer_costs_only_its_own_row(tmp_path):
+    softmax = SOLVED_SOFTMAX.replace('    """log(softmax(x))', '    while True:\n        pass\n    """log(softmax(x))')
+    softmax = softmax.replace('    """1 / (1 + exp(-x))', '    import os; os._exit(3)\n    """1 / (1 + exp(-x))')
+    impl = _learner_copy(tmp_path, softmax)
+    r = petkit("check", "--impl", impl, "--timeout", "3", cwd=tmp_path)
+    assert r.returncode == 1
+    rows = _rows(r.stdout)
+    assert "done" in rows["softmax.softmax"]
+    assert "stopped" in rows["softmax.log_softmax"] and "stopped" in rows["softmax.sigmoid"]
+    assert "not started" in rows["cross_entropy.nll_loss"]
+    assert "Next: softmax.log_softmax" in r.stdout and "loop forever" in r.stdout
+
+
+def test_check_softmax_does_not_import_fastai():
+    code = ("import sys; from petkit.worker import main; main(['--impl', 'solutions', 'softmax.softmax', "
+            "'cross_entropy.cross_entropy']); print('FASTAI' if 'fastai' in sys.modules else 'NO-FASTAI', file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0 and "NO-FASTAI" in r.stderr, r.stderr
+
+
+def test_hints_come_one_at_a_time_and_reset(tmp_path):
+    env = {"PETKIT_STATE_DIR": str(tmp_path)}
+    first = petkit("hint", "softmax.softmax", env=env).stdout
+    second = petkit("hint", "softmax.softmax", env=env).stdout
+    third = petkit("hint", "softmax.softmax", env=env).stdout
+    again = petkit("hint", "softmax.softmax", env=env).stdout
+    assert "Hint 1 of 3" in first and "Hint 2 of 3" in second and "Hint 3 of 3" in third
+    assert "last hint" in third and "Hint 3 of 3" in again
+    assert "1/3 seen" not in petkit("list", env=env).stdout and "3/3 seen" in petkit("list", env=env).stdout
+    assert petkit("hint", "--reset", "softmax.softmax", env=env).returncode == 0
+    assert "Hint 1 of 3" in petkit("hint", "softmax.softmax", env=env).stdout
+    (tmp_path / "hints.json").write_text("{not json")
+    assert "Hint 1 of 3" in petkit("hint", "softmax.softmax", env=env).stdout  # damaged state: start over
+    bad = petkit("hint", "softmax.nope", env=env)
+    assert bad.returncode == 2 and "no exercise called" in bad.stderr
+
+
+def test_list_and_sync_check():
+    r = petkit("list")
+    assert r.returncode == 0 and "cross_entropy.cross_entropy_grad" in r.stdout and "3 pts" in r.stdout
+    assert petkit("sync", "--check").returncode == 0
+
+
+def test_watch_rechecks_when_a_file_is_saved(tmp_path):
+    impl = _learner_copy(tmp_path)
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "petkit.cli", "watch", "softmax.sigmoid", "--impl", impl,
+                             "--interval", "0.2"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    seen = []
+
+    def wait_for(text, limit=120):
+        end = time.time() + limit
+        while time.time() < end:
+            line = proc.stdout.readline()
+            seen.append(line)
+            if text in line:
+                return
+        raise AssertionError(f"never saw {text!r} in:\n{''.join(seen)}")
+
+    try:
+        wait_for("Watching")
+        assert any("not started" in l for l in seen)
+        path = tmp_path / impl / "softmax.py"
+        path.write_text(path.read_text().replace(stub("softmax.sigmoid"),
+                                                 "e = (-x.abs()).exp()\n    return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))"))
+        wait_for("change seen")
+        wait_for("Progress")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.wait(timeout=30)
+    assert any("failing" in l for l in seen), "".join(seen)  # written, but no TypeError for bad input

@@ -1,0 +1,62 @@
+"""The registry, the contract of names and signatures, and the checks declared for each exercise."""
+import importlib
+import inspect
+
+import pytest
+
+from petkit.checks.core import KINDS, _CHECKS, checks_for
+from petkit.registry import UnknownTarget, exercises, lessons, select
+
+# EXERCISES.md: the public names and signatures are a contract shared with notebooks and harnesses.
+CONTRACT = {
+    "softmax.softmax": "(x, dim=-1)",
+    "softmax.log_softmax": "(x, dim=-1)",
+    "softmax.sigmoid": "(x)",
+    "cross_entropy.nll_loss": "(log_probs, targets, reduction='mean')",
+    "cross_entropy.cross_entropy": "(logits, targets, reduction='mean')",
+    "cross_entropy.cross_entropy_grad": "(logits, targets)",
+}
+CHAPTER_ORDER = ["datablock", "softmax", "cross_entropy", "lr_finder", "transfer", "interpret"]
+
+
+def _plain_signature(fn) -> str:
+    sig = inspect.signature(fn)
+    return str(sig.replace(parameters=[p.replace(annotation=inspect.Parameter.empty) for p in sig.parameters.values()],
+                           return_annotation=inspect.Signature.empty))
+
+
+@pytest.mark.parametrize("exercise_id", sorted(CONTRACT))
+def test_solution_and_exercise_keep_the_contract(exercise_id):
+    lesson, name = exercise_id.split(".")
+    for package in ("solutions", "exercises"):
+        fn = getattr(importlib.import_module(f"{package}.{lesson}"), name)
+        assert _plain_signature(fn) == CONTRACT[exercise_id], f"{package}.{exercise_id}"
+
+
+def test_lessons_follow_the_chapter():
+    ids = [l.id for l in lessons()]
+    assert ids == [l for l in CHAPTER_ORDER if l in ids]
+    assert set(CONTRACT) <= {e.id for e in exercises()}
+
+
+@pytest.mark.parametrize("exercise", exercises(), ids=lambda e: e.id)
+def test_every_exercise_has_every_kind_of_check(exercise):
+    kinds = {c.kind for c in checks_for(exercise.id)}
+    assert kinds == set(KINDS), f"{exercise.id} lacks checks of kind {set(KINDS) - kinds}"
+    assert len(exercise.hints) >= 2 and all(len(h) > 40 for h in exercise.hints)
+
+
+def test_no_check_for_an_unknown_exercise():
+    for e in exercises():
+        checks_for(e.id)
+    assert set(_CHECKS) <= {e.id for e in exercises()}
+
+
+def test_select_and_its_errors():
+    assert [e.id for e in select("softmax")] == ["softmax.softmax", "softmax.log_softmax", "softmax.sigmoid"]
+    assert [e.id for e in select("cross_entropy.nll_loss")] == ["cross_entropy.nll_loss"]
+    assert len(select(None)) == len(exercises())
+    with pytest.raises(UnknownTarget, match="softmax.log_softmax"):
+        select("log_softmx")
+    with pytest.raises(UnknownTarget, match="petkit list"):
+        select("no-such-thing")

@@ -1,0 +1,59 @@
+"""The corpus of realistic wrong answers: every one is rejected by the checks it names, every check
+rejects at least one, and what a learner reads about it is short and plain."""
+import collections
+
+import pytest
+
+from petkit.checks.core import checks_for
+from petkit.checks.runner import FAIL, PASS, run_check
+from petkit.checks.strategies import examples
+from petkit.corpus import load
+from petkit.registry import exercises
+
+CORPUS = load()
+
+
+def test_at_least_two_wrong_answers_per_exercise():
+    counts = collections.Counter(w.exercise for w in CORPUS)
+    assert {e.id for e in exercises()} <= set(counts)
+    assert min(counts.values()) >= 2, counts
+
+
+def test_every_check_rejects_some_wrong_answer():
+    named = {(w.exercise, key) for w in CORPUS for key in w.rejected_by}
+    for e in exercises():
+        for c in checks_for(e.id):
+            assert (e.id, c.key) in named, f"no wrong answer proves {e.id}:{c.key} can fail"
+
+
+@pytest.mark.parametrize("answer", CORPUS, ids=lambda w: f"{w.exercise}:{w.fn.__name__}")
+def test_wrong_answer_is_rejected(answer):
+    checks = {c.key: c for c in checks_for(answer.exercise)}
+    unknown = set(answer.rejected_by) - set(checks)
+    assert not unknown, f"rejected_by names checks that do not exist: {unknown}"
+    with examples(shrink=False):  # only pass/fail matters here; messages are tested below
+        outcomes = {key: run_check(c, answer.fn) for key, c in checks.items()}
+    for key in answer.rejected_by:
+        assert outcomes[key].status == FAIL, f"{key} did not reject: {answer.mistake}"
+    for key, o in outcomes.items():
+        assert o.status in (PASS, FAIL), f"{key}: {o.status}: {o.message}"
+
+
+FIRST_PER_EXERCISE = list({w.exercise: w for w in reversed(CORPUS)}.values())
+
+
+@pytest.mark.parametrize("answer", FIRST_PER_EXERCISE, ids=lambda w: f"{w.exercise}:{w.fn.__name__}")
+def test_failure_message_is_plain_and_shows_the_input(answer):
+    check = next(c for c in checks_for(answer.exercise) if c.key == answer.rejected_by[0])
+    message = run_check(check, answer.fn).message
+    assert "Traceback" not in message and "hypothesis" not in message.lower()
+    assert len(message.splitlines()) <= 4, message
+    name = answer.exercise.split(".")[1]
+    assert f"{name}(" in message, f"the message should show the call that fails: {message}"
+
+
+def test_library_shortcut_is_named_as_not_your_own_work():
+    answer = next(w for w in CORPUS if w.fn.__name__ == "softmax_library")
+    check = checks_for("softmax.softmax")[0]
+    outcome = run_check(check, answer.fn)
+    assert outcome.message.startswith("not your own implementation: softmax called torch.softmax")

@@ -1,0 +1,116 @@
+"""Wrong answers to lesson `cross_entropy` that learners really write, and the checks that catch them."""
+import torch
+import torch.nn.functional as F
+
+from petkit.corpus import wrong
+from solutions.cross_entropy import nll_loss
+from solutions.softmax import log_softmax, softmax
+
+
+@wrong("cross_entropy.nll_loss", "forgets the minus sign: the loss is negative",
+       rejected_by=["nll_reductions", "nll_non_negative", "nll_oracle", "nll_book"])
+def nll_no_minus(log_probs, targets, reduction="mean"):
+    picked = log_probs[torch.arange(len(targets)), targets]
+    return picked.mean() if reduction == "mean" else picked.sum() if reduction == "sum" else picked
+
+
+@wrong("cross_entropy.nll_loss", "indexes with log_probs[:, targets]: an (n, n) block, not one value per row",
+       rejected_by=["nll_reductions", "nll_oracle", "nll_book"])
+def nll_column_indexing(log_probs, targets, reduction="mean"):
+    picked = -log_probs[:, targets]
+    return picked.mean() if reduction == "mean" else picked.sum() if reduction == "sum" else picked
+
+
+@wrong("cross_entropy.nll_loss", "swaps 'sum' and 'mean'",
+       rejected_by=["nll_reductions", "nll_oracle", "nll_book"])
+def nll_swapped_reductions(log_probs, targets, reduction="mean"):
+    picked = -log_probs[torch.arange(len(targets)), targets]
+    return picked.sum() if reduction == "mean" else picked.mean() if reduction == "sum" else picked
+
+
+@wrong("cross_entropy.nll_loss", "no input checks: an out-of-range target gets torch's IndexError",
+       rejected_by=["nll_bad_input"])
+def nll_unchecked(log_probs, targets, reduction="mean"):
+    picked = -log_probs[torch.arange(len(targets)), targets]
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"bad reduction {reduction!r}")
+    return picked.mean() if reduction == "mean" else picked.sum() if reduction == "sum" else picked
+
+
+@wrong("cross_entropy.nll_loss", "calls F.nll_loss",
+       rejected_by=["nll_reductions", "nll_non_negative", "nll_oracle", "nll_book"])
+def nll_library(log_probs, targets, reduction="mean"):
+    return F.nll_loss(log_probs, targets, reduction=reduction)
+
+
+@wrong("cross_entropy.cross_entropy", "takes the log of softmax: inf for a confident wrong prediction",
+       rejected_by=["ce_finite", "ce_oracle"])
+def ce_log_of_softmax(logits, targets, reduction="mean"):
+    return nll_loss(softmax(logits, dim=-1).log(), targets, reduction=reduction)
+
+
+@wrong("cross_entropy.cross_entropy", "softmax over the batch (dim=0) instead of the classes",
+       rejected_by=["ce_shift", "ce_oracle", "ce_book"])
+def ce_wrong_dim(logits, targets, reduction="mean"):
+    return nll_loss(log_softmax(logits, dim=0), targets, reduction=reduction)
+
+
+@wrong("cross_entropy.cross_entropy", "uses sigmoid on each logit, as for a binary problem",
+       rejected_by=["ce_shift", "ce_oracle", "ce_book"])
+def ce_sigmoid(logits, targets, reduction="mean"):
+    e = (-logits.abs()).exp()
+    log_p = torch.where(logits >= 0, -(1 + e).log(), logits - (1 + e).log())
+    return nll_loss(log_p, targets, reduction=reduction)
+
+
+@wrong("cross_entropy.cross_entropy", "relies on nll_loss to check logits: the error talks of log_probs",
+       rejected_by=["ce_bad_input"])
+def ce_unchecked(logits, targets, reduction="mean"):
+    return nll_loss(log_softmax(logits, dim=-1), targets, reduction=reduction)
+
+
+@wrong("cross_entropy.cross_entropy", "calls F.cross_entropy",
+       rejected_by=["ce_finite", "ce_shift", "ce_oracle", "ce_book"])
+def ce_library(logits, targets, reduction="mean"):
+    return F.cross_entropy(logits, targets, reduction=reduction)
+
+
+@wrong("cross_entropy.cross_entropy", "uses nn.CrossEntropyLoss, a module around the same library function",
+       rejected_by=["ce_oracle"])
+def ce_library_module(logits, targets, reduction="mean"):
+    return torch.nn.CrossEntropyLoss(reduction=reduction)(logits, targets)
+
+
+@wrong("cross_entropy.cross_entropy_grad", "forgets to divide by n: the gradient of the sum, not the mean",
+       rejected_by=["grad_rows", "grad_oracle", "grad_book"])
+def grad_no_mean(logits, targets):
+    return softmax(logits, dim=-1) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)
+
+
+@wrong("cross_entropy.cross_entropy_grad", "one_hot - softmax: the sign is flipped",
+       rejected_by=["grad_rows", "grad_oracle", "grad_book"])
+def grad_flipped(logits, targets):
+    return (F.one_hot(targets, logits.shape[1]).to(logits.dtype) - softmax(logits, dim=-1)) / len(targets)
+
+
+@wrong("cross_entropy.cross_entropy_grad", "divides by the number of classes instead of rows",
+       rejected_by=["grad_oracle", "grad_book"])
+def grad_divides_by_classes(logits, targets):
+    n, c = logits.shape
+    return (softmax(logits, dim=-1) - F.one_hot(targets, c).to(logits.dtype)) / c
+
+
+@wrong("cross_entropy.cross_entropy_grad", "uses autograd instead of the closed form",
+       rejected_by=["grad_rows", "grad_oracle", "grad_book"])
+def grad_autograd(logits, targets):
+    leaf = logits.detach().clone().requires_grad_(True)
+    loss = -log_softmax(leaf, dim=-1)[torch.arange(len(targets)), targets].mean()
+    loss.backward()
+    return leaf.grad
+
+
+@wrong("cross_entropy.cross_entropy_grad", "right formula, but no input checks on targets",
+       rejected_by=["grad_bad_input"])
+def grad_unchecked(logits, targets):
+    n, c = logits.shape
+    return (softmax(logits, dim=-1) - F.one_hot(targets, c).to(logits.dtype)) / n
