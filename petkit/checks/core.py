@@ -8,6 +8,7 @@ and bound to an implementation by pytest, by `petkit check` and by the notebooks
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import linecache
@@ -81,10 +82,17 @@ def check(exercise: str, kind: str, title: str):
     return deco
 
 
-def forbid(exercises: list[str], names: list[str]) -> None:
-    """Library functions (as `torch.overrides.resolve_name` names them) an answer must not call."""
+MATHS_BY_HAND = ("Write it with elementary tensor operations (exp, log, max, sum, indexing, ...); "
+                 "the checks use the library only to compare.")
+_WHY: dict[str, str] = {}
+
+
+def forbid(exercises: list[str], names: list[str], why: str = MATHS_BY_HAND) -> None:
+    """Library functions an answer must not call (see `_call_watching` for how names are spelled);
+    `why` tells the learner what to do instead."""
     for e in exercises:
         _FORBIDDEN[e] = _FORBIDDEN.get(e, frozenset()) | frozenset(names)
+        _WHY[e] = why
 
 
 def _load_lesson_checks(lesson: str) -> None:
@@ -129,8 +137,7 @@ class Guarded:
         if used:
             raise NotOwnWork(
                 f"{self.name} called {', '.join(sorted(used))}: that is the library's own version of "
-                f"what this exercise asks you to write. Write it with elementary tensor operations "
-                f"(exp, log, max, sum, indexing, ...); the checks use the library only to compare.")
+                f"what this exercise asks you to write. {_WHY.get(self.exercise, MATHS_BY_HAND)}")
         if call.raised is not None:
             exc = call.raised
             if isinstance(exc, NotImplementedError) and STUB_MARK in str(exc):
@@ -144,30 +151,59 @@ class Guarded:
 
 
 def _call_watching(fn, args, kwargs, forbidden, call: Call) -> set[str]:
-    """Run fn, recording into `call`; return the forbidden library functions it used."""
-    if not forbidden:
+    """Run fn, recording into `call`; return the forbidden library functions it used.
+
+    A forbidden name is either a torch function as `torch.overrides.resolve_name` spells it
+    ("torch.softmax", "torch.Tensor.softmax"), seen through a TorchFunctionMode, or any Python
+    attribute as "module:Qualified.name" ("fastai.learner:Learner.lr_find"), wrapped while the
+    answer runs so that its use is recorded (and it still works, so nothing else changes)."""
+    used: set[str] = set()
+    with contextlib.ExitStack() as stack:
+        torch_names = {n for n in forbidden if ":" not in n}
+        for name in forbidden - torch_names:
+            stack.enter_context(_recording(name, used))
+        if torch_names:
+            stack.enter_context(_torch_watch(torch_names, used))
         try:
             call.result = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
             call.raised = exc
-        return set()
-    from torch.overrides import TorchFunctionMode, resolve_name
+    return used
 
-    used: set[str] = set()
+
+def _torch_watch(names: set[str], used: set[str]):
+    from torch.overrides import TorchFunctionMode, resolve_name
 
     class Watch(TorchFunctionMode):
         def __torch_function__(self, func, types, a=(), kw=None):
             name = resolve_name(func) or f"{getattr(func, '__module__', '')}.{getattr(func, '__name__', '')}"
-            if name in forbidden:
+            if name in names:
                 used.add(name)
             return func(*a, **(kw or {}))
+    return Watch()
 
-    with Watch():
-        try:
-            call.result = fn(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001
-            call.raised = exc
-    return used
+
+@contextlib.contextmanager
+def _recording(name: str, used: set[str]):
+    module_name, _, path = name.partition(":")
+    owner = importlib.import_module(module_name)
+    *parents, attr = path.split(".")
+    for p in parents:
+        owner = getattr(owner, p)
+    original = owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)
+    target = original.__func__ if isinstance(original, (staticmethod, classmethod)) else original
+
+    @functools.wraps(target)
+    def wrapper(*a, **k):
+        used.add(path)
+        return target(*a, **k)
+
+    replacement = type(original)(wrapper) if isinstance(original, (staticmethod, classmethod)) else wrapper
+    setattr(owner, attr, replacement)
+    try:
+        yield
+    finally:
+        setattr(owner, attr, original)
 
 
 # --- describing values in plain words --------------------------------------------------------
