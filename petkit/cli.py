@@ -89,6 +89,21 @@ def cmd_data(args) -> int:
     return data.run(args)
 
 
+def cmd_demo(args) -> int:
+    from petkit import demo
+    return demo.run(args)
+
+
+def cmd_pretrain(args) -> int:
+    from petkit import pretrain
+    return pretrain.run(args)
+
+
+def cmd_grade(args) -> int:
+    from petkit import grade
+    return grade.run(args)
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="petkit", description="Exercises for chapter 5 of the fastai book "
                                 "(pet breeds): write the functions, check them, get hints.")
@@ -129,6 +144,24 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         from petkit import data  # numpy and PIL: only loaded when the data command runs
         data.add_arguments(s)
     s.set_defaults(func=cmd_data)
+
+    s = sub.add_parser("pretrain", help="train pretrained bodies offline (for transfer learning without ImageNet)")
+    if "pretrain" in (argv if argv is not None else sys.argv[1:])[:1]:
+        from petkit import pretrain  # numpy: only loaded when the pretrain command runs
+        pretrain.add_arguments(s)
+    s.set_defaults(func=cmd_pretrain)
+
+    s = sub.add_parser("grade", help="(instructors) nbgrader: release, autograde, export, feedback")
+    if "grade" in (argv if argv is not None else sys.argv[1:])[:1]:
+        from petkit import grade  # nbgrader itself loads only when a step runs
+        grade.add_arguments(s)
+    s.set_defaults(func=cmd_grade)
+
+    s = sub.add_parser("demo", help="the chapter end to end with the reference solutions; writes a report")
+    if "demo" in (argv if argv is not None else sys.argv[1:])[:1]:
+        from petkit import demo  # fastai and matplotlib: only loaded when the demo runs
+        demo.add_arguments(s)
+    s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("selftest", help="(developers) the kit's own test suite, against solutions/")
     s.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")

@@ -32,12 +32,14 @@ def examples(max_examples: int | None = None, seed: int | None = None, shrink: b
         RUN.update(old)
 
 
-def prop(*strategies, **named):
+def prop(*strategies, cost: int = 1, **named):
     """`hypothesis.given` with petkit's settings: no deadline (2 slow cores), no example database,
-    the same examples every run unless a seed is set, and only the simplest failure reported."""
+    the same examples every run unless a seed is set, and only the simplest failure reported.
+    `cost` > 1 marks an expensive example (it builds DataLoaders, trains...): it runs that many
+    times fewer examples (at least 3)."""
     def deco(f):
         test = given(*strategies, **named)(f)
-        test = settings(max_examples=RUN["max_examples"], deadline=None, database=None,
+        test = settings(max_examples=max(3, RUN["max_examples"] // cost), deadline=None, database=None,
                         derandomize=RUN["seed"] is None, print_blob=False,
                         report_multiple_bugs=False, suppress_health_check=list(HealthCheck),
                         phases=[p for p in Phase if RUN["shrink"] or p != Phase.shrink])(test)

@@ -9,12 +9,31 @@ from petkit.registry import UnknownTarget, exercises, lessons, select
 
 # EXERCISES.md: the public names and signatures are a contract shared with notebooks and harnesses.
 CONTRACT = {
+    "datablock.breed_from_filename": "(name)",
+    "datablock.is_cat": "(name)",
+    "datablock.pets_datablock": "(item_size=460, crop_size=224, min_scale=0.75, seed=42)",
+    "datablock.pets_dataloaders": "(path, bs=64, item_size=460, crop_size=224, min_scale=0.75, seed=42, num_workers=0)",
     "softmax.softmax": "(x, dim=-1)",
     "softmax.log_softmax": "(x, dim=-1)",
     "softmax.sigmoid": "(x)",
     "cross_entropy.nll_loss": "(log_probs, targets, reduction='mean')",
     "cross_entropy.cross_entropy": "(logits, targets, reduction='mean')",
     "cross_entropy.cross_entropy_grad": "(logits, targets)",
+    "lr_finder.exp_schedule": "(start_lr, end_lr, pos)",
+    "lr_finder.smooth_losses": "(losses, beta=0.98)",
+    "lr_finder.lr_find": "(learn, start_lr=1e-07, end_lr=10, num_it=100, stop_div=True)",
+    "lr_finder.suggest_minimum": "(lrs, losses)",
+    "lr_finder.suggest_steep": "(lrs, losses)",
+    "lr_finder.suggest_valley": "(lrs, losses)",
+    "transfer.make_learner": "(dls, arch='resnet34', pretrained=True, fp16=False)",
+    "transfer.freeze_to": "(learn, n, train_bn=True)",
+    "transfer.discriminative_lrs": "(lr, n_groups)",
+    "transfer.one_cycle_lr": "(pos, lr_max, div=25.0, div_final=100000.0, pct_start=0.25)",
+    "transfer.fine_tune": "(learn, epochs, base_lr=0.002, freeze_epochs=1, lr_mult=100)",
+    "transfer.choose_epochs": "(valid_metric, higher_is_better=False)",
+    "interpret.confusion_matrix": "(preds, targets, n_classes)",
+    "interpret.most_confused": "(cm, vocab, min_val=1)",
+    "interpret.error_rate": "(logits, targets)",
 }
 CHAPTER_ORDER = ["datablock", "softmax", "cross_entropy", "lr_finder", "transfer", "interpret"]
 
