@@ -28,8 +28,9 @@ def cmd_list(args) -> int:
 def cmd_check(args) -> int:
     from petkit import progress, runs
     from petkit.registry import select
-    exercises = list(select(args.target))
-    label = args.target or "all lessons"
+    exercises = [e for target in (args.targets or [None]) for e in select(target)]
+    exercises = list(dict.fromkeys(exercises))
+    label = ", ".join(args.targets) if args.targets else "all lessons"
     print(f"petkit check: {label} (implementation: {args.impl})\n", flush=True)
     results = runs.run(exercises, args.impl, timeout=args.timeout)
     print(progress.table(results))
@@ -89,21 +90,6 @@ def cmd_data(args) -> int:
     return data.run(args)
 
 
-def cmd_demo(args) -> int:
-    from petkit import demo
-    return demo.run(args)
-
-
-def cmd_pretrain(args) -> int:
-    from petkit import pretrain
-    return pretrain.run(args)
-
-
-def cmd_grade(args) -> int:
-    from petkit import grade
-    return grade.run(args)
-
-
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="petkit", description="Exercises for chapter 5 of the fastai book "
                                 "(pet breeds): write the functions, check them, get hints.")
@@ -119,7 +105,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                        help="stop a check that runs longer than S seconds (default 120)")
 
     s = sub.add_parser("check", help="run the checks and show your progress")
-    s.add_argument("target", nargs="?", metavar="LESSON|EXERCISE_ID", help="a lesson or one exercise (default: all)")
+    s.add_argument("targets", nargs="*", metavar="LESSON|EXERCISE_ID", help="lessons or exercises (default: all)")
     impl_and_timeout(s)
     s.set_defaults(func=cmd_check)
 
@@ -145,24 +131,6 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         data.add_arguments(s)
     s.set_defaults(func=cmd_data)
 
-    s = sub.add_parser("pretrain", help="train pretrained bodies offline (for transfer learning without ImageNet)")
-    if "pretrain" in (argv if argv is not None else sys.argv[1:])[:1]:
-        from petkit import pretrain  # numpy: only loaded when the pretrain command runs
-        pretrain.add_arguments(s)
-    s.set_defaults(func=cmd_pretrain)
-
-    s = sub.add_parser("grade", help="(instructors) nbgrader: release, autograde, export, feedback")
-    if "grade" in (argv if argv is not None else sys.argv[1:])[:1]:
-        from petkit import grade  # nbgrader itself loads only when a step runs
-        grade.add_arguments(s)
-    s.set_defaults(func=cmd_grade)
-
-    s = sub.add_parser("demo", help="the chapter end to end with the reference solutions; writes a report")
-    if "demo" in (argv if argv is not None else sys.argv[1:])[:1]:
-        from petkit import demo  # fastai and matplotlib: only loaded when the demo runs
-        demo.add_arguments(s)
-    s.set_defaults(func=cmd_demo)
-
     s = sub.add_parser("selftest", help="(developers) the kit's own test suite, against solutions/")
     s.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
     s.set_defaults(func=cmd_selftest)
@@ -170,7 +138,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser(argv).parse_args(argv)
+    parser = build_parser(argv)
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "command", None) == "selftest":
+        args.pytest_args = extra + args.pytest_args  # options such as -q or -k go straight to pytest
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         build_parser().print_help()
         return 2

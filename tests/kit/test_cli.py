@@ -34,10 +34,10 @@ def _rows(stdout: str) -> dict[str, str]:
 
 
 def test_check_solutions_passes_and_stubs_are_not_started():
-    r = petkit("check", "--impl", "solutions")
+    r = petkit("check", "softmax", "cross_entropy", "--impl", "solutions")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "All done" in r.stdout and "not started" not in r.stdout
-    r = petkit("check", "--impl", "exercises")
+    r = petkit("check", "softmax", "cross_entropy", "--impl", "exercises")
     assert r.returncode == 1
     rows = _rows(r.stdout)
     assert rows and all(row.startswith("not started") for row in rows.values()), r.stdout
@@ -58,7 +58,7 @@ def test_whole_table_with_one_failure_shown_in_plain_words(tmp_path):
                                      "e = x.exp()")
     assert softmax != SOLVED_SOFTMAX
     impl = _learner_copy(tmp_path, softmax)
-    r = petkit("check", "--impl", impl, cwd=tmp_path)
+    r = petkit("check", "softmax", "cross_entropy", "--impl", impl, cwd=tmp_path)
     assert r.returncode == 1
     rows = _rows(r.stdout)
     assert "failing" in rows["softmax.softmax"] and "done" in rows["softmax.log_softmax"]
@@ -93,7 +93,7 @@ def test_a_hanging_or_dying_answer_costs_only_its_own_row(tmp_path):
     softmax = SOLVED_SOFTMAX.replace('    """log(softmax(x))', '    while True:\n        pass\n    """log(softmax(x))')
     softmax = softmax.replace('    """1 / (1 + exp(-x))', '    import os; os._exit(3)\n    """1 / (1 + exp(-x))')
     impl = _learner_copy(tmp_path, softmax)
-    r = petkit("check", "--impl", impl, "--timeout", "3", cwd=tmp_path)
+    r = petkit("check", "softmax", "cross_entropy", "--impl", impl, "--timeout", "3", cwd=tmp_path)
     assert r.returncode == 1
     rows = _rows(r.stdout)
     assert "done" in rows["softmax.softmax"]
