@@ -56,7 +56,7 @@ def test_tiny_dls_labels_split_and_sizes():
     assert tuple(xb.shape) == (4, 3, 24, 24) and yb.dtype == torch.int64
     assert dls.train.fake_l.num_workers == 0
     with pytest.raises(ValueError, match="no images in"):
-        tiny_dls(ROOT / "petkit")
+        tiny_dls(ROOT / "petkit" / "checks")  # code, no pictures
 
 
 def test_same_seed_same_learner_other_seed_other_weights():
