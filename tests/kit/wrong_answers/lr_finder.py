@@ -411,3 +411,13 @@ def suggest_valley_unchecked(lrs, losses):
                 longest[i] = max(longest[i], longest[j] + 1)
     end = longest.index(max(longest))
     return lrs[max(end - longest[end] + longest[end] // 3 + longest[end] // 6, 0)]
+
+
+@wrong("lr_finder.suggest_valley", "picks the point before the biggest single drop: it looks at how much, not where, the loss falls",
+       rejected_by=["suggest_valley_depends_on_order"])
+def suggest_valley_biggest_drop(lrs, losses):
+    lrs, losses = _curve(lrs, losses)
+    if len(losses) < 2:
+        return lrs[0]
+    drops = [losses[i] - losses[i + 1] for i in range(len(losses) - 1)]
+    return lrs[drops.index(max(drops))]
