@@ -33,8 +33,8 @@ def watch(target: str | None, impl: str, timeout: float, interval: float = 0.5) 
             if pending is None:
                 return 0
             current = pending.exercise
+            before = _snapshot(folder)  # before saying so: a save right after the message must count
             print(f"\n  Watching {folder} for changes to {current.id}... (Ctrl-C to stop)", flush=True)
-            before = _snapshot(folder)
             while _snapshot(folder) == before:
                 time.sleep(interval)
             print("\n" + "-" * 72 + f"\n  change seen, checking {current.id} again\n", flush=True)

@@ -3,6 +3,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import sys
 import time
 from pathlib import Path
@@ -139,6 +140,8 @@ def test_watch_rechecks_when_a_file_is_saved(tmp_path):
                              "--interval", "0.2"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     seen = []
+    watchdog = threading.Timer(300, proc.kill)  # a hung watch fails the test instead of hanging the suite
+    watchdog.start()
 
     def wait_for(text, limit=120):
         end = time.time() + limit
@@ -158,6 +161,7 @@ def test_watch_rechecks_when_a_file_is_saved(tmp_path):
         wait_for("change seen")
         wait_for("Progress")
     finally:
+        watchdog.cancel()
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGINT)
             proc.wait(timeout=30)
