@@ -13,6 +13,7 @@ import functools
 import importlib
 import linecache
 import math
+import types
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -185,6 +186,12 @@ def _torch_watch(names: set[str], used: set[str]):
 
 @contextlib.contextmanager
 def _recording(name: str, used: set[str]):
+    """Record calls to the Python attribute "module:Qualified.name" while the answer runs.
+
+    A plain Python function gets its code swapped for a recording trampoline, so a call is seen
+    however the answer got hold of the function (`from sklearn.metrics import confusion_matrix` at
+    the top of the file binds the function object, not the module attribute). Anything else (a
+    class, a builtin) is replaced on its owner for the time of the call."""
     module_name, _, path = name.partition(":")
     owner = importlib.import_module(module_name)
     *parents, attr = path.split(".")
@@ -192,6 +199,10 @@ def _recording(name: str, used: set[str]):
         owner = getattr(owner, p)
     original = owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)
     target = original.__func__ if isinstance(original, (staticmethod, classmethod)) else original
+    if isinstance(target, types.FunctionType):
+        with _trampoline(target, path, used):
+            yield
+        return
 
     @functools.wraps(target)
     def wrapper(*a, **k):
@@ -204,6 +215,34 @@ def _recording(name: str, used: set[str]):
         yield
     finally:
         setattr(owner, attr, original)
+
+
+@contextlib.contextmanager
+def _trampoline(fn: types.FunctionType, path: str, used: set[str]):
+    """Swap fn's code for one that records `path` in `used`, then runs a copy of the original."""
+    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    copy.__kwdefaults__ = fn.__kwdefaults__
+    key = f"{fn.__module__}.{fn.__qualname__}"
+    free = fn.__code__.co_freevars  # a code object must keep the closure's names to replace fn's
+    scratch: dict = {}
+    exec("def _make():\n"
+         + "".join(f"    {n} = None\n" for n in free)
+         + "    def _petkit_recorded(*args, **kwargs):\n"
+         + (f"        ({', '.join(free)},)\n" if free else "")
+         + f"        run, name, used = __petkit_recorded__[{key!r}]\n"
+           "        used.add(name)\n"
+           "        return run(*args, **kwargs)\n"
+           "    return _petkit_recorded\n", scratch)
+    code = scratch["_make"]().__code__
+    table = fn.__globals__.setdefault("__petkit_recorded__", {})
+    table[key] = (copy, path, used)
+    saved = fn.__code__
+    fn.__code__ = code
+    try:
+        yield
+    finally:
+        fn.__code__ = saved
+        table.pop(key, None)
 
 
 # --- describing values in plain words --------------------------------------------------------
@@ -227,7 +266,6 @@ def show(value: Any, limit: int = 160) -> str:
 
 
 def _tensor_text(t) -> str:
-    import torch
     if t.ndim == 0:
         return _num(t.item())
     if t.ndim == 1:

@@ -9,10 +9,7 @@ Where fastai has a quirk, the lesson teaches the sensible answer and the checks 
 `valley` can compute index -1 (a curve whose only fall is from its first point to its second),
 which Python reads as the *last*, largest learning rate; `suggest_valley` gives the first one there.
 """
-import contextlib
 import copy
-import functools
-import importlib
 import math
 import os
 from pathlib import Path
@@ -20,8 +17,7 @@ from pathlib import Path
 import torch
 from hypothesis import strategies as st
 
-from petkit.checks.core import CheckFailure, NotOwnWork, forbid, show
-from petkit.checks.core import check as declare
+from petkit.checks.core import CheckFailure, check, forbid, show
 from petkit.checks.expect import expect_raises, require
 from petkit.checks.strategies import prop
 
@@ -46,69 +42,6 @@ LIBRARY = {  # what each exercise asks you to write yourself ("module:attribute"
 }
 for _exercise, _names in LIBRARY.items():
     forbid([_exercise], _names, why=WHY[_exercise])
-
-# fastai's plain functions, tripped however the answer got hold of them: a name imported before the
-# call (`from fastai.vision.all import *` at the top of a notebook) is not the module attribute that
-# forbid() swaps while the answer runs, but it still runs the function's code, which `_tripwires` swaps.
-TRIPWIRES = {"lr_finder.exp_schedule": ["sched_exp"], **{e: ["minimum", "steep", "valley", "slide"] for e in SUGGESTIONS}}
-
-
-@contextlib.contextmanager
-def _tripwires(exercise: str):
-    names = TRIPWIRES.get(exercise, [])
-    if not names:
-        yield
-        return
-    module = importlib.import_module(SCHEDULE)
-    short = exercise.rpartition(".")[2]
-
-    def tripped(name):
-        raise NotOwnWork(f"{short} called {name}: that is the library's own version of what this exercise "
-                         f"asks you to write. {WHY[exercise]}")
-
-    saved = {}
-    module.__dict__["__petkit_tripwire__"] = tripped
-    try:
-        for name in names:
-            fn = getattr(module, name)
-            fn = getattr(fn, "__wrapped__", fn)  # forbid()'s wrapper, if it is in place
-            code: dict = {}
-            exec(f"def {name}(*args, **kwargs):\n    return __petkit_tripwire__({name!r})\n", {}, code)
-            saved[fn] = fn.__code__
-            fn.__code__ = code[name].__code__
-        yield
-    finally:
-        for fn, original in saved.items():
-            fn.__code__ = original
-        module.__dict__.pop("__petkit_tripwire__", None)
-
-
-@functools.cache
-def _import_fastai_quietly() -> None:
-    """fastai's import warns on stderr (torch.jit.script is deprecated); in a notebook's test cell,
-    nbgrader scores any stderr output as a failure, so the checks import it first, silenced."""
-    import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        importlib.import_module("fastai.vision.all")
-
-
-def check(exercise: str, kind: str, title: str):
-    """core.check, handing the check the learner's function with fastai's plain functions tripped
-    while it runs (see `_tripwires`)."""
-    def deco(body):
-        @functools.wraps(body)
-        def run(fn):
-            _import_fastai_quietly()
-
-            def watched(*args, **kwargs):
-                with _tripwires(exercise):
-                    return fn(*args, **kwargs)
-            return body(watched)
-        declare(exercise, kind, title)(run)
-        return body
-    return deco
-
 
 def _close(got, want: float, rel: float = 1e-9, abs_: float = 0.0) -> bool:
     return isinstance(got, (int, float)) and not isinstance(got, bool) and math.isclose(got, want, rel_tol=rel, abs_tol=abs_)

@@ -55,3 +55,18 @@ def test_library_shortcut_is_named_as_not_your_own_work():
     check = checks_for("softmax.softmax")[0]
     outcome = run_check(check, answer.fn)
     assert outcome.message.startswith("not your own implementation: softmax called torch.softmax")
+
+
+def test_a_library_function_bound_before_the_call_is_caught_and_restored():
+    """`from sklearn.metrics import confusion_matrix` at the top of a learner's file binds the
+    function itself (a decorated one, with a closure): it is still seen, and works again after."""
+    from sklearn.metrics import confusion_matrix
+    from petkit.checks.core import Guarded, NotOwnWork
+
+    def answer(preds, targets):
+        return confusion_matrix(targets, preds)
+
+    guarded = Guarded("interpret.confusion_matrix", answer, frozenset({"sklearn.metrics:confusion_matrix"}))
+    with pytest.raises(NotOwnWork, match="called confusion_matrix"):
+        guarded([0, 1], [0, 1])
+    assert confusion_matrix([0, 1], [0, 1]).tolist() == [[1, 0], [0, 1]]
