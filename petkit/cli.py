@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import subprocess
 import sys
@@ -85,11 +86,6 @@ def cmd_selftest(args) -> int:
     return subprocess.call(cmd, cwd=ROOT)
 
 
-def cmd_data(args) -> int:
-    from petkit import data
-    return data.run(args)
-
-
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="petkit", description="Exercises for chapter 5 of the fastai book "
                                 "(pet breeds): write the functions, check them, get hints.")
@@ -125,11 +121,18 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="overwrite files with learner code (a copy is kept)")
     s.set_defaults(func=cmd_sync)
 
-    s = sub.add_parser("data", help="write the synthetic Oxford-IIIT Pets data set (or fetch the real one)")
-    if "data" in (argv if argv is not None else sys.argv[1:])[:1]:
-        from petkit import data  # numpy and PIL: only loaded when the data command runs
-        data.add_arguments(s)
-    s.set_defaults(func=cmd_data)
+    # Commands whose module is heavy (numpy, PIL, fastai, nbgrader) load it only when they run.
+    lazy = [("data", "write the synthetic Oxford-IIIT Pets data set (or fetch the real one)"),
+            ("pretrain", "train pretrained bodies offline (for transfer learning without ImageNet)")]
+    chosen = (argv if argv is not None else sys.argv[1:])[:1]
+    for name, text in lazy:
+        s = sub.add_parser(name, help=text)
+        if name in chosen:
+            module = importlib.import_module(f"petkit.{name}")
+            module.add_arguments(s)
+            s.set_defaults(func=lambda args, module=module: module.run(args))
+        else:
+            s.set_defaults(func=None)
 
     s = sub.add_parser("selftest", help="(developers) the kit's own test suite, against solutions/")
     s.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
