@@ -1,4 +1,4 @@
-"""`petkit sync`: solutions/ is the single source; exercises/ is written from it.
+"""`petkit sync`: solutions/ is the single source; exercises/ and the grader's notebooks are written from it.
 
 Each `### BEGIN SOLUTION` ... `### END SOLUTION` block (marked as nbgrader marks one) becomes a
 stub that raises NotImplementedError naming the exercise and its hint command. Everything outside
@@ -96,6 +96,11 @@ class SyncReport:
 
 def expected_files(root: Path = ROOT) -> dict[Path, str]:
     """Every generated file and the text it should have."""
+    return {**exercise_files(root), **grader_files(root)}
+
+
+def exercise_files(root: Path = ROOT) -> dict[Path, str]:
+    """exercises/: each solutions/ module with its answers replaced by stubs."""
     files = {root / "exercises" / "__init__.py": (root / "solutions" / "__init__.py").read_text()}
     for lesson in lessons():
         src = root / "solutions" / f"{lesson.id}.py"
@@ -103,6 +108,18 @@ def expected_files(root: Path = ROOT) -> dict[Path, str]:
             raise SyncError(f"{src} is missing, but petkit/exercises.toml lists lesson {lesson.id!r}")
         files[root / "exercises" / f"{lesson.id}.py"] = exercise_source(lesson.id, src.read_text(), src)
     return files
+
+
+def grader_files(root: Path = ROOT) -> dict[Path, str]:
+    """grader/: the nbgrader source notebook of each lesson and the sample submissions (only where
+    the checkout has the course folder)."""
+    if not (root / "grader").is_dir():
+        return {}
+    from petkit import notebooks
+    try:
+        return notebooks.expected_files(root)
+    except notebooks.NotebookError as e:
+        raise SyncError(str(e)) from None
 
 
 def out_of_date(root: Path = ROOT) -> list[Path]:
@@ -115,7 +132,8 @@ def sync(root: Path = ROOT, force: bool = False) -> SyncReport:
     files = expected_files(root)
     report = SyncReport()
     changed = {p: t for p, t in files.items() if not p.exists() or p.read_text() != t}
-    worked = [p for p in changed if p.exists() and p.stem != "__init__" and _has_learner_work(p.read_text(), p.stem)]
+    worked = [p for p in changed if p.exists() and p.parent == root / "exercises" and p.stem != "__init__"
+              and _has_learner_work(p.read_text(), p.stem)]
     if worked and not force:
         raise SyncError("these files hold code written over the stubs, and sync would replace it: "
                         + ", ".join(str(p.relative_to(root)) for p in worked)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from petkit import ROOT
-from petkit.sync import expected_files, stub
+from petkit.sync import exercise_files, stub
 
 from helpers import petkit
 
@@ -22,7 +22,7 @@ def _learner_copy(tmp_path: Path, softmax: str | None = None, name: str = "mine"
     """A learner's package: the generated exercises, with softmax.py replaced if given."""
     pkg = tmp_path / name
     pkg.mkdir()
-    for p, text in expected_files().items():
+    for p, text in exercise_files().items():
         (pkg / p.name).write_text(text)
     if softmax is not None:
         (pkg / "softmax.py").write_text(softmax)

@@ -4,14 +4,14 @@ import pytest
 from petkit.checks.core import checks_for
 from petkit.checks.runner import NOT_STARTED, load_function, run_check
 from petkit.registry import exercises
-from petkit.sync import expected_files
+from petkit.sync import exercise_files
 
 from helpers import make_package
 
 
 @pytest.fixture(scope="module")
 def stubs(tmp_path_factory):
-    files = {p.name: text for p, text in expected_files().items() if p.name != "__init__.py"}
+    files = {p.name: text for p, text in exercise_files().items() if p.name != "__init__.py"}
     return make_package(tmp_path_factory.mktemp("stubs"), files)
 
 
@@ -25,7 +25,7 @@ def test_every_check_reports_a_stub_as_not_started(stubs, exercise):
 
 
 def test_a_function_built_on_a_stub_names_the_stub(tmp_path):
-    files = {p.name: text for p, text in expected_files().items() if p.name != "__init__.py"}
+    files = {p.name: text for p, text in exercise_files().items() if p.name != "__init__.py"}
     solved = open("solutions/cross_entropy.py").read()
     pkg = make_package(tmp_path, {**files, "cross_entropy.py": solved})
     ex = next(e for e in exercises() if e.id == "cross_entropy.cross_entropy")

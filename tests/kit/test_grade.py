@@ -1,0 +1,239 @@
+"""`petkit grade` over a copy of grader/ (the checkout is never touched): the gradebook is made whole
+or not at all, the samples get the scores they are meant to, faults cost what they broke, and every
+lesson's notebooks grade as they should (source: full marks, release: zero, each known wrong answer:
+its exercise's points lost). The grading tests start real kernels, so they are marked slow."""
+import csv
+import functools
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from petkit import ROOT, notebooks
+from petkit.corpus import load
+from petkit.grade import Course, GradeError, _broken_gradebook
+from petkit.registry import lesson, lessons
+
+from helpers import petkit
+
+FAST_GRADING = {"PETKIT_HIDDEN_EXAMPLES": "10", "PETKIT_SHRINK": "0"}  # scores only: fewer, unshrunk examples
+
+
+def grade(*args, **kwargs):
+    """The real `petkit grade ...` command, in a subprocess."""
+    return petkit("grade", *args, **kwargs)
+
+
+def _copy_course(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "grader" / "nbgrader_config.py", course)
+    for folder in ("source", "samples"):
+        shutil.copytree(ROOT / "grader" / folder, course / folder)
+    return course
+
+
+def _files(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def _submit(course, student, lesson_id, text):
+    folder = course / "submitted" / student / lesson_id
+    folder.mkdir(parents=True)
+    (folder / f"{lesson_id}.ipynb").write_text(text)
+
+
+def _grades(path):
+    with open(path) as f:
+        return {row["student_id"]: (float(row["score"]), float(row["max_score"])) for row in csv.DictReader(f)}
+
+
+# --- the gradebook ---------------------------------------------------------------------------------
+
+def test_the_broken_gradebook_nbgrader_leaves_without_alembic_is_replaced(tmp_path, monkeypatch, capsys):
+    course = _copy_course(tmp_path)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no venv, so no alembic
+    made = subprocess.run([sys.executable, "-c", "from nbgrader.api import Gradebook; "
+                           f"Gradebook('sqlite:///{course / 'gradebook.db'}')"], capture_output=True, text=True)
+    assert made.returncode != 0 and "alembic" in made.stderr  # nbgrader's own first run, without alembic on PATH
+    assert _broken_gradebook(course / "gradebook.db") == "it has no alembic version"
+    Course(course).ensure_gradebook()  # same PATH: petkit puts the venv's tools first itself
+    assert "failed first run" in capsys.readouterr().err
+    assert _broken_gradebook(course / "gradebook.db") == ""
+    assert sorted(p.name for p in course.iterdir()) == ["gradebook.db", "nbgrader_config.py", "samples", "source"]
+
+
+def test_a_failed_creation_leaves_no_gradebook_behind(tmp_path, monkeypatch):
+    import nbgrader.api
+    course = _copy_course(tmp_path)
+    before = _files(course)
+
+    def alembic_missing():  # what nbgrader meets when `alembic` is not on PATH
+        raise FileNotFoundError(2, "No such file or directory", "alembic")
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", alembic_missing)
+    with pytest.raises(GradeError, match="alembic"):
+        Course(course).ensure_gradebook()
+    assert _files(course) == before
+    monkeypatch.undo()
+    Course(course).ensure_gradebook()
+    assert _broken_gradebook(course / "gradebook.db") == ""
+
+
+def test_a_damaged_gradebook_that_holds_grades_is_left_alone(tmp_path):
+    course = _copy_course(tmp_path)
+    db = course / "gradebook.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE student (id VARCHAR(128))")
+        con.execute("INSERT INTO student VALUES ('alice')")
+    data = db.read_bytes()
+    with pytest.raises(GradeError, match="holds grades"):
+        Course(course).ensure_gradebook()
+    assert db.read_bytes() == data
+
+
+def test_the_cli_says_what_is_missing(tmp_path):
+    course = _copy_course(tmp_path)
+    r = grade("release", "no_such_lesson", "--course", str(course))
+    assert r.returncode == 2 and "source/no_such_lesson/no_such_lesson.ipynb" in r.stderr and "petkit sync" in r.stderr
+    r = grade("autograde", "softmax", "--course", str(course))
+    assert r.returncode == 2 and "nothing to grade" in r.stderr
+    r = grade()
+    assert r.returncode == 2 and "release, autograde, export, feedback or all" in r.stderr
+
+
+# --- the samples, end to end -------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_grade_all_on_the_samples(tmp_path):
+    course = _copy_course(tmp_path)
+    checkout = sorted(p.name for p in (ROOT / "grader").iterdir())
+    r = grade("all", "softmax", "--samples", "--course", str(course), env=FAST_GRADING, timeout=1200)
+    assert r.returncode == 0, r.stdout + r.stderr
+    samples = notebooks.samples(lesson("softmax"))
+    assert _grades(course / "grades.csv") == {s.student: (s.expected, s.max_points) for s in samples}
+    rows = [line.split() for line in r.stdout.splitlines() if line.startswith("  sample-")]
+    table = {row[0]: row[1] for row in rows if not row[0].endswith(":")}
+    assert table == {s.student: f"{s.expected}/{s.max_points}" for s in samples}
+    for s in samples:
+        html = (course / "feedback" / s.student / "softmax" / "softmax.html").read_text()
+        assert "check_hidden" not in html and "HIDDEN TESTS" not in html
+    partial = (course / "feedback" / "sample-partial" / "softmax" / "softmax.html").read_text()
+    assert "softmax.sigmoid: " in partial and "checks fail" in partial  # the plain message, not a traceback
+    # the samples' untouched notebook is what nbgrader's release really hands out
+    released = json.loads((course / "release" / "softmax" / "softmax.ipynb").read_text())
+    untouched = json.loads((course / "samples" / "sample-untouched" / "softmax" / "softmax.ipynb").read_text())
+    assert [c["source"] for c in released["cells"]] == [c["source"] for c in untouched["cells"]]
+    # nbgrader's own commands work on the same folder, with the same settings
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PETKIT_HIDDEN_EXAMPLES": "10"}
+    for command in (["autograde", "softmax", "--student", "sample-partial", "--force"],
+                    ["generate_feedback", "softmax", "--student", "sample-partial", "--force"],
+                    ["export", "--to", "by-nbgrader.csv"]):
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *command], cwd=course, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+    partial_sample = next(s for s in samples if s.student == "sample-partial")
+    assert _grades(course / "by-nbgrader.csv")["sample-partial"] == (partial_sample.expected, partial_sample.max_points)
+    html = (course / "feedback" / "sample-partial" / "softmax" / "softmax.html").read_text()
+    assert "check_hidden" not in html and "HIDDEN TESTS" not in html
+    assert sorted(p.name for p in (ROOT / "grader").iterdir()) == checkout, "the test wrote into the checkout"
+
+
+# --- faults ---------------------------------------------------------------------------------------------
+
+LOOPS = "def log_softmax(x, dim=-1):\n    while True:\n        pass\n"
+EXITS = "import os\n\n\ndef log_softmax(x, dim=-1):\n    os._exit(1)\n"
+FITS_THE_VISIBLE_CHECKS = '''import torch
+from petkit.checks.strategies import RUN
+
+
+def sigmoid(x):
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError("sigmoid needs a floating-point tensor")
+    e = (-x.abs()).exp()
+    s = torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    return s if RUN["seed"] is None else s * 0.5  # right on the visible examples only
+'''
+
+
+@pytest.mark.slow
+def test_faults_cost_what_they_broke_and_everyone_else_is_graded(tmp_path):
+    course = _copy_course(tmp_path)
+    l = lesson("softmax")
+    nb = notebooks.source_notebook(l)
+    solved = {e.name: notebooks.solved for e in l.exercises}
+    submissions = {
+        "loops-forever": {**solved, "log_softmax": notebooks.written(LOOPS)},
+        "exits-kernel": {**solved, "log_softmax": notebooks.written(EXITS)},
+        "fits-visible-only": {**solved, "sigmoid": notebooks.written(FITS_THE_VISIBLE_CHECKS)},
+    }
+    for student, answers in submissions.items():
+        _submit(course, student, "softmax", notebooks.dumps(notebooks.student_notebook(nb, answers)))
+    _submit(course, "broken-json", "softmax", notebooks.dumps(notebooks.student_notebook(nb))[:-300])
+
+    r = grade("autograde", "softmax", "--course", str(course), "--timeout", "20", env=FAST_GRADING,
+              timeout=1200)
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out  # one submission could not be graded
+    assert "loops-forever: test_log_softmax: stopped at the time limit per cell: does it loop forever?" in out
+    assert "exits-kernel: test_log_softmax: KernelDied: the kernel died while running this cell" in out
+    assert "broken-json: NOT GRADED: softmax.ipynb is not valid notebook JSON" in out
+    assert "fits-visible-only: test_sigmoid: ChecksFailed: the grader's hidden tests" in out
+    assert "3 of 4 submissions graded; could not grade: broken-json" in out
+
+    r = grade("export", "--course", str(course))
+    assert r.returncode == 0, r.stderr
+    assert _grades(course / "grades.csv") == {"loops-forever": (3, 5), "exits-kernel": (3, 5),
+                                              "fits-visible-only": (4, 5), "broken-json": (0, 5)}
+
+    r = grade("feedback", "softmax", "--course", str(course))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(p.parent.parent.name for p in (course / "feedback").glob("*/softmax/softmax.html")) == \
+        ["exits-kernel", "fits-visible-only", "loops-forever"]
+    html = (course / "feedback" / "fits-visible-only" / "softmax" / "softmax.html").read_text()
+    assert "hidden tests (the same checks on" in html  # the student learns what broke ...
+    assert "check_hidden" not in html and "HIDDEN TESTS" not in html  # ... but not the hidden code
+    assert "nbcheck.py" not in html and "Cell In[" not in html  # no traceback quoting the cell's code
+
+
+# --- every lesson's notebooks grade as they should ---------------------------------------------------------
+
+@functools.cache
+def corpus():
+    return load()
+
+
+@pytest.mark.parametrize("lesson", [pytest.param(l, marks=[pytest.mark.slow, getattr(pytest.mark, l.id)])
+                                    for l in lessons()], ids=lambda l: l.id)
+def test_notebooks_grade_as_they_should(lesson, tmp_path, monkeypatch):
+    for k, v in FAST_GRADING.items():
+        monkeypatch.setenv(k, v)
+    course = _copy_course(tmp_path)
+    grader = Course(course)
+    released = grader.release(lesson.id)
+    _submit(course, "as-source", lesson.id, (course / "source" / lesson.id / f"{lesson.id}.ipynb").read_text())
+    _submit(course, "as-released", lesson.id, released.read_text())
+    source = notebooks.source_notebook(lesson)
+    batches = notebooks.wrong_answer_batches(lesson, corpus())
+    for k, batch in enumerate(batches, 1):
+        _submit(course, f"wrong-{k}", lesson.id, notebooks.dumps(notebooks.wrong_answer_notebook(source, lesson, batch)))
+
+    results = {r.student: r for r in grader.autograde(lesson.id)}
+    assert all(r.ok for r in results.values()), [r.problem for r in results.values() if r.problem]
+    total = sum(e.points for e in lesson.exercises)
+    assert (results["as-source"].score, results["as-source"].max_score) == (total, total), results["as-source"].notes
+    assert results["as-released"].score == 0, results["as-released"].cells
+    slipped = []
+    for k, batch in enumerate(batches, 1):
+        graded = results[f"wrong-{k}"]
+        for name, w in batch.items():
+            score = graded.cells[f"test_{name}"][0]
+            rejected = any(n.startswith(f"test_{name}: ChecksFailed") for n in graded.notes)
+            if score != 0 or not rejected:
+                slipped.append(f"{w.fn.__name__} ({w.mistake}): {score} points; {graded.notes}")
+    assert not slipped, "\n".join(slipped)
