@@ -124,6 +124,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     # Commands whose module is heavy (numpy, PIL, fastai, nbgrader) load it only when they run.
     lazy = [("data", "write the synthetic Oxford-IIIT Pets data set (or fetch the real one)"),
             ("pretrain", "train pretrained bodies offline (for transfer learning without ImageNet)"),
+            ("demo", "the chapter end to end with the reference solutions; writes a report"),
             ("grade", "(instructors) nbgrader: release, autograde, export, feedback")]
     chosen = (argv if argv is not None else sys.argv[1:])[:1]
     for name, text in lazy:
