@@ -81,7 +81,10 @@ def cmd_sync(args) -> int:
 def cmd_selftest(args) -> int:
     """The kit's own test suite: every check against solutions/, and the proofs that stubs and
     known wrong answers fail."""
-    cmd = [sys.executable, "-m", "pytest", "tests", "--impl=solutions", *args.pytest_args]
+    # one pytest worker per core (at most 4); `-n 0` among the extra arguments runs in this process
+    workers = max(1, min(os.cpu_count() or 1, 4))
+    cmd = [sys.executable, "-m", "pytest", "tests", "--impl=solutions", "-n", str(workers), "--dist", "worksteal",
+           *args.pytest_args]
     print("+ " + " ".join(cmd), flush=True)
     return subprocess.call(cmd, cwd=ROOT)
 

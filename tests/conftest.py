@@ -16,6 +16,12 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: runs real training or grading (seconds to minutes)")
 
 
+def pytest_collection_modifyitems(config, items):
+    """The slow tests first (stable otherwise): spread over several workers (selftest's -n), the
+    minutes-long ones start at once instead of ending the run on one busy worker."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def impl(request) -> str:
     return request.config.getoption("--impl") or os.environ.get("PETKIT_IMPL", "exercises")

@@ -246,12 +246,23 @@ def test_wrong_answers_are_batched_one_per_exercise_and_on_their_own_account(les
             assert not calls & set(batch), f"{w.fn.__name__} calls {calls & set(batch)}, wrong in the same notebook"
 
 
-def test_a_wrong_answer_cell_runs_as_a_student_would_write_it():
-    l = lesson("cross_entropy")
-    batch = notebooks.wrong_answer_batches(l, CORPUS)[0]
-    nb = notebooks.wrong_answer_notebook(notebooks.source_notebook(l), l, batch)
-    ns = _run_cells(nb)
-    with examples(shrink=False):  # pass or fail is all that matters here
-        for name, w in batch.items():
-            with pytest.raises(ChecksFailed):
-                check(w.exercise, ns[name])
+@pytest.mark.parametrize("lesson", [pytest.param(l, marks=getattr(pytest.mark, l.id)) for l in LESSONS],
+                         ids=lambda l: l.id)
+def test_every_wrong_answer_fails_its_test_cell(lesson):
+    """Every wrong answer of the corpus, written into its answer cell, makes that exercise's locked
+    test cell fail: the cells run here as a kernel runs them. (test_grade.py grades one such notebook
+    per lesson with nbgrader itself, which shows a failing test cell costs exactly its points.)"""
+    source = notebooks.source_notebook(lesson)
+    slipped = []
+    for batch in notebooks.wrong_answer_batches(lesson, CORPUS):
+        nb = notebooks.wrong_answer_notebook(source, lesson, batch)
+        ns = _run_cells(nb)
+        with examples(shrink=False):  # pass or fail is all that matters here
+            for name, w in batch.items():
+                try:
+                    exec(compile(_code(nb, f"test_{name}"), f"<test_{name}>", "exec"), ns)
+                except ChecksFailed as failed:
+                    assert str(failed).startswith(w.exercise), str(failed)
+                else:
+                    slipped.append(f"{w.fn.__name__} ({w.mistake})")
+    assert not slipped, f"wrong answers that pass their test cell: {slipped}"
