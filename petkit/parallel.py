@@ -56,9 +56,11 @@ def _scratch_course(root: Path, task: dict):
     return course
 
 
-def grade_in_scratch(task: dict) -> dict:
-    """Grade one student's submission in a private scratch course; return what to commit."""
+def grade_in_scratch(shared: dict, student: dict) -> dict:
+    """Grade one student's submission in a private scratch course; return what to commit. `shared`
+    is the same for every student (sent once to a Dask cluster), `student` is its own."""
     from petkit.grade import _env
+    task = {**shared, **student}
     lesson, student = task["lesson"], task["student"]
     with tempfile.TemporaryDirectory(prefix="petkit-grade-") as tmp:
         course = _scratch_course(Path(tmp) / "course", task)
@@ -178,12 +180,26 @@ def finished(course, lesson: str, students: list[str]) -> set[str]:
 
 def _template_gradebook(course, lesson: str) -> bytes:
     """A gradebook that knows only LESSON (nbgrader generate_assignment in a scratch course): what
-    each worker grades against."""
+    each worker grades against. Its alembic version is the real gradebook's, read from it, which
+    spares the seconds nbgrader spends asking the `alembic` command for it."""
+    import nbgrader.api
+    from sqlalchemy import create_engine, text
+    engine = create_engine(course.db_url)
+    try:
+        with engine.connect() as con:
+            version = con.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    finally:
+        engine.dispose()
     task = _task_base(course, lesson)
-    with tempfile.TemporaryDirectory(prefix="petkit-template-") as tmp:
-        scratch = _scratch_course(Path(tmp) / "course", task)
-        scratch.release(lesson)
-        return (scratch.root / SCRATCH_DB).read_bytes()
+    asked = nbgrader.api.get_alembic_version
+    nbgrader.api.get_alembic_version = lambda: version
+    try:
+        with tempfile.TemporaryDirectory(prefix="petkit-template-") as tmp:
+            scratch = _scratch_course(Path(tmp) / "course", task)
+            scratch.release(lesson)
+            return (scratch.root / SCRATCH_DB).read_bytes()
+    finally:
+        nbgrader.api.get_alembic_version = asked
 
 
 def _task_base(course, lesson: str) -> dict:
@@ -201,26 +217,37 @@ def _local(workers: int):
     import multiprocessing
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
-    def run(tasks):
-        futures = {pool.submit(grade_in_scratch, t): t["student"] for t in tasks}
+    def run(shared, tasks):
+        futures = {pool.submit(grade_in_scratch, shared, t): t["student"] for t in tasks}
         try:
             for f in cf.as_completed(futures):
                 yield futures[f], (f.exception() or f.result())
         finally:
             processes = list((pool._processes or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
-            for p in processes:  # on Ctrl-C or a broken pool: no worker may go on grading unseen
+            for p in processes:  # on Ctrl-C or a broken pool: no worker (nor its kernel) goes on unseen
                 if p.is_alive():
-                    p.kill()
+                    _kill_tree(p.pid)
     return run
 
 
+def _kill_tree(pid: int) -> None:
+    import psutil
+    try:
+        parent = psutil.Process(pid)
+        for p in parent.children(recursive=True) + [parent]:
+            p.kill()
+    except psutil.Error:
+        pass
+
+
 def _dask(address: str):
-    def run(tasks):
+    def run(shared, tasks):
         from distributed import Client, as_completed
         with Client(address, timeout="30s") as client:
+            [shared] = client.scatter([shared], broadcast=True)  # the gradebook and notebooks: once per worker
             print(f"  on the Dask cluster at {address} ({len(client.scheduler_info()['workers'])} workers)", flush=True)
-            futures = {client.submit(grade_in_scratch, t, pure=False, key=f"petkit-grade-{t['lesson']}-{t['student']}"
+            futures = {client.submit(grade_in_scratch, shared, t, pure=False, key=f"petkit-grade-{t['student']}"
                                      f"-{time.time_ns()}"): t["student"] for t in tasks}
             try:
                 for f in as_completed(futures):
@@ -273,11 +300,10 @@ def autograde(course, lesson: str, students: list[str], force: bool = False, wor
     problems: dict[str, str] = {}
     if todo:
         base["gradebook"] = _template_gradebook(course, lesson)
-        tasks = ({**base, "student": s, "submission": _read_tree(course.root / "submitted" / s / lesson)}
-                 for s in todo)
+        tasks = ({"student": s, "submission": _read_tree(course.root / "submitted" / s / lesson)} for s in todo)
         run = _dask(scheduler) if scheduler else _local(workers)
         try:
-            for student, out in run(tasks):
+            for student, out in run(base, tasks):
                 if isinstance(out, BaseException):
                     problems[student] = (f"its worker stopped before it was graded ({type(out).__name__}: "
                                          f"{out}); re-run to grade it")
