@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -39,9 +40,24 @@ def _graded_lines(out):
             if line.startswith("  [") and ": graded  (" in line]
 
 
+def _busy_worker(pid, wait=60):
+    """A worker process of `petkit grade` (pid) that is grading right now: it has a kernel under it."""
+    import psutil
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            busy = [p for p in psutil.Process(pid).children()
+                    if "spawn_main" in " ".join(p.cmdline()) and p.children()]
+        except psutil.Error:
+            return None
+        if busy:
+            return busy[0]
+        time.sleep(0.2)
+    return None
+
+
 @pytest.mark.slow
 def test_a_killed_worker_loses_no_grade_and_the_rerun_grades_each_student_once(tmp_path):
-    import psutil
     course, expected = _with_samples(tmp_path)  # 4 students: when the first is done, both workers are busy
     env = {**os.environ, **FAST_GRADING, "NO_COLOR": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
@@ -53,11 +69,8 @@ def test_a_killed_worker_loses_no_grade_and_the_rerun_grades_each_student_once(t
         for line in run.stdout:
             out.append(line)
             if killed is None and ": graded  (" in line:
-                # a worker that is grading right now: it has a kernel running under it
-                workers = [p for p in psutil.Process(run.pid).children()
-                           if "spawn_main" in " ".join(p.cmdline()) and p.children()]
-                assert workers, "no worker was busy after the first grade: " + "".join(out)
-                killed = workers[0]
+                killed = _busy_worker(run.pid)
+                assert killed, "no worker was grading after the first grade: " + "".join(out)
                 killed.kill()
         run.wait(timeout=600)
     finally:
