@@ -294,10 +294,13 @@ def autograde(course, lesson: str, students: list[str], force: bool = False, wor
     from petkit.grade import Graded
     course.ensure_gradebook()
     skip = set() if force else finished(course, lesson, students)
-    todo = [s for s in students if s not in skip]
+    problems: dict[str, str] = {}
+    for s in students:
+        if not (folder := course.root / "submitted" / s / lesson).is_dir():
+            problems[s] = f"no submission: {folder} does not exist"
+    todo = [s for s in students if s not in skip and s not in problems]
     bar = Progress(len(todo), len(skip)) if progress else None
     base = _task_base(course, lesson) if todo else None
-    problems: dict[str, str] = {}
     if todo:
         base["gradebook"] = _template_gradebook(course, lesson)
         tasks = ({"student": s, "submission": _read_tree(course.root / "submitted" / s / lesson)} for s in todo)
@@ -320,7 +323,7 @@ def autograde(course, lesson: str, students: list[str], force: bool = False, wor
             raise
     results = []
     for s in students:
-        graded = course.result(lesson, s)
+        graded = course.result(lesson, s) if (course.root / "submitted" / s / lesson).is_dir() else Graded(s, lesson)
         if s in skip:
             graded.notes.insert(0, "already graded: left as it was (--force grades it again)")
         elif s not in problems:
