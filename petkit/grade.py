@@ -204,8 +204,9 @@ class Course:
         return added
 
     def autograde(self, lesson: str, students: list[str] | None = None, force: bool = False,
-                  on_start=None) -> list["Graded"]:
-        """Grade each submission of LESSON (all of submitted/*/LESSON/, or `students`), one by one."""
+                  on_start=None, workers: int = 1, scheduler: str | None = None) -> list["Graded"]:
+        """Grade each submission of LESSON (all of submitted/*/LESSON/, or `students`), one by one, or
+        in `workers` processes / on a Dask `scheduler` (petkit.parallel: resumable, one writer)."""
         self.source_notebook(lesson)
         students = students or self.students(lesson)
         if not students:
@@ -213,6 +214,9 @@ class Course:
                              f"(`petkit grade all {lesson} --samples` grades the sample submissions)")
         if not (self.root / "release" / lesson).exists():
             self.release(lesson)  # nbgrader needs the assignment in the gradebook first
+        if workers > 1 or scheduler:
+            from petkit import parallel
+            return parallel.autograde(self, lesson, students, force=force, workers=workers, scheduler=scheduler)
         results = []
         for i, student in enumerate(students, 1):
             if on_start:
@@ -541,6 +545,7 @@ def add_arguments(parser) -> None:
     s.add_argument("--force", action="store_true", help="grade again submissions already graded")
     s.add_argument("--timeout", dest="cell_timeout", type=float, default=None, metavar="S",
                    help="seconds one cell may run (default: the course config's)")
+    parallel_options(s)
     common(s)
     s = steps.add_parser("export", help="the grades as CSV (default: COURSE/grades.csv)")
     s.add_argument("--to", type=Path, default=None, metavar="FILE.csv")
@@ -554,7 +559,15 @@ def add_arguments(parser) -> None:
     s.add_argument("--timeout", dest="cell_timeout", type=float, default=None, metavar="S",
                    help="seconds one cell may run (default: the course config's)")
     s.add_argument("--to", type=Path, default=None, metavar="FILE.csv")
+    parallel_options(s)
     common(s)
+
+
+def parallel_options(s) -> None:
+    s.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="grade in N processes at once, with a progress line; resumable (default: 1, one by one)")
+    s.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="grade on this Dask distributed cluster instead (see the README)")
 
 
 def run(args) -> int:
@@ -568,6 +581,8 @@ def run(args) -> int:
     except GradeError as e:
         print(f"petkit grade {args.step}: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
 
 
 def _lesson(course: Course, lesson: str) -> str:
@@ -584,7 +599,8 @@ def _step_release(course: Course, args) -> int:
 def _step_autograde(course: Course, args) -> int:
     lesson = _lesson(course, args.lesson)
     print(f"petkit grade autograde {lesson} ({course.root})", flush=True)
-    results = course.autograde(lesson, args.student, force=args.force, on_start=_progress)
+    results = course.autograde(lesson, args.student, force=args.force, on_start=_progress,
+                               workers=args.workers, scheduler=args.scheduler)
     print(summary(results, lesson))
     return 0 if all(r.ok for r in results) else 1
 
@@ -613,7 +629,7 @@ def _step_all(course: Course, args) -> int:
     print(f"released: {_rel(out)}")
     if args.samples:
         print(f"samples copied into submitted/: {', '.join(course.add_samples(lesson))}")
-    results = course.autograde(lesson, force=True, on_start=_progress)
+    results = course.autograde(lesson, force=True, on_start=_progress, workers=args.workers, scheduler=args.scheduler)
     print(summary(results, lesson))
     csv = course.export(args.to)
     print(f"\ngrades: {_rel(csv)}")

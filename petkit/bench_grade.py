@@ -1,0 +1,139 @@
+"""Benchmark: `petkit grade autograde --workers N` against nbgrader's own serial `autograde`.
+
+    python -m petkit.bench_grade [--lesson softmax] [--students 40] [--workers 2] [--keep DIR]
+
+Generates STUDENTS submissions of LESSON (cycling through the reference answers, the release
+untouched, the samples and the notebooks of known wrong answers; every student has its own name, so
+its own hidden-test seed), copies the course twice, releases the lesson in each (not timed), then
+times `nbgrader autograde LESSON` (one process, one notebook after another) in one copy and
+`petkit grade autograde LESSON --workers N` in the other. Prints both times, the speed-up ratio
+(target: at least 0.8 x N, i.e. 1.6 for 2 workers) and whether every student's score and every
+cell's score are identical in the two gradebooks. The PETKIT_* settings of this shell reach both
+runs alike (PETKIT_HIDDEN_EXAMPLES=10 PETKIT_SHRINK=0, as the suite grades, makes it quicker).
+Exits 1 when the grades differ.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_PER_WORKER = 0.8
+
+
+def submissions(lesson_id: str, n: int) -> dict[str, str]:
+    """{student: notebook text}, n of them, cycling through the kinds of submission there are."""
+    from petkit import notebooks
+    from petkit.corpus import load
+    from petkit.registry import lesson as find
+    lesson = find(lesson_id)
+    source = notebooks.source_notebook(lesson)
+    kinds = {"full": notebooks.dumps(source),
+             "untouched": notebooks.dumps(notebooks.student_notebook(source))}
+    for s in notebooks.samples(lesson):
+        if s.student not in ("sample-full", "sample-untouched"):
+            kinds[s.student.removeprefix("sample-")] = notebooks.dumps(notebooks.student_notebook(source, s.answers))
+    for k, batch in enumerate(notebooks.wrong_answer_batches(lesson, load()), 1):
+        kinds[f"wrong{k}"] = notebooks.dumps(notebooks.wrong_answer_notebook(source, lesson, batch))
+    names = list(kinds)
+    return {f"s{i:03d}-{names[i % len(names)]}": kinds[names[i % len(names)]] for i in range(n)}
+
+
+def make_course(folder: Path, lesson_id: str, subs: dict[str, str]) -> Path:
+    from petkit import ROOT
+    folder.mkdir(parents=True)
+    shutil.copy(ROOT / "grader" / "nbgrader_config.py", folder)
+    shutil.copytree(ROOT / "grader" / "source" / lesson_id, folder / "source" / lesson_id)
+    for student, text in subs.items():
+        sub = folder / "submitted" / student / lesson_id
+        sub.mkdir(parents=True)
+        (sub / f"{lesson_id}.ipynb").write_text(text)
+    return folder
+
+
+def _env() -> dict[str, str]:
+    from petkit import ROOT
+    from petkit.grade import _tools_env
+    return {**os.environ, **_tools_env(), "NO_COLOR": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=_env(), capture_output=True, text=True)
+    took = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return took
+
+
+def grades(course: Path, lesson_id: str) -> dict[str, dict[str, tuple]]:
+    """{student: {grade cell: (auto score, manual score, extra credit, needs manual grade)}}, straight
+    from the gradebook."""
+    with sqlite3.connect(course / "gradebook.db") as con:
+        rows = con.execute(
+            "SELECT sa.student_id, bc.name, g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade "
+            "FROM grade g JOIN submitted_notebook sn ON g.notebook_id = sn.id "
+            "JOIN submitted_assignment sa ON sn.assignment_id = sa.id JOIN assignment a ON sa.assignment_id = a.id "
+            "JOIN base_cell bc ON g.cell_id = bc.id WHERE a.name = ?", (lesson_id,)).fetchall()
+    out: dict[str, dict[str, tuple]] = {}
+    for student, cell, *values in rows:
+        if cell in out.setdefault(student, {}):
+            raise SystemExit(f"{student} has {cell} twice in {course / 'gradebook.db'}")
+        out[student][cell] = tuple(values)
+    return out
+
+
+def _total(g: dict[str, dict[str, tuple]]) -> float:
+    return sum((v[0] or 0) for cells in g.values() for v in cells.values())
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--lesson", default="softmax")
+    p.add_argument("--students", type=int, default=40)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--keep", type=Path, default=None, help="make the two courses here and keep them")
+    args = p.parse_args(argv)
+    from petkit.grade import Course
+    base = args.keep or Path(tempfile.mkdtemp(prefix="petkit-bench-grade-"))
+    try:
+        subs = submissions(args.lesson, args.students)
+        serial = make_course(base / "serial", args.lesson, subs)
+        parallel = make_course(base / "parallel", args.lesson, subs)
+        for course in (serial, parallel):
+            Course(course).release(args.lesson)
+        print(f"{len(subs)} submissions of {args.lesson} ({len(set(s.split('-', 1)[1] for s in subs))} kinds); "
+              f"PETKIT_* settings: {' '.join(f'{k}={v}' for k, v in os.environ.items() if k.startswith('PETKIT_')) or 'none'}",
+              flush=True)
+        t_serial = timed([sys.executable, "-m", "nbgrader", "autograde", args.lesson], serial)
+        print(f"nbgrader autograde (serial): {t_serial:.1f} s", flush=True)
+        t_par = timed([sys.executable, "-m", "petkit.cli", "grade", "autograde", args.lesson, "--workers",
+                       str(args.workers), "--course", str(parallel)], parallel)
+        print(f"petkit grade autograde --workers {args.workers}: {t_par:.1f} s", flush=True)
+        a, b = grades(serial, args.lesson), grades(parallel, args.lesson)
+        cells = sum(len(v) for v in a.values())
+        same = a == b and len(a) == len(subs)
+        ratio = t_serial / t_par
+        target = TARGET_PER_WORKER * args.workers
+        print(f"speed-up: {ratio:.2f} (target at least {target:.1f} on {os.cpu_count()} cores)")
+        print(f"grades identical: {'yes' if same else 'NO'} ({len(a)} students, {cells} graded cells; "
+              f"total scores {_total(a):g} and {_total(b):g})")
+        if not same:
+            for s in sorted(set(a) | set(b)):
+                if a.get(s) != b.get(s):
+                    print(f"  {s}: serial {a.get(s)}, parallel {b.get(s)}")
+        return 0 if same else 1
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
