@@ -563,8 +563,19 @@ def add_arguments(parser) -> None:
     common(s)
 
 
+def _at_least_one(text: str) -> int:
+    import argparse
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers: give 1 or more (1 grades one by one)")
+    return n
+
+
 def parallel_options(s) -> None:
-    s.add_argument("--workers", type=int, default=1, metavar="N",
+    s.add_argument("--workers", type=_at_least_one, default=1, metavar="N",
                    help="grade in N processes at once, with a progress line; resumable (default: 1, one by one)")
     s.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="grade on this Dask distributed cluster instead (see the README)")
