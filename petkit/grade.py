@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from petkit import ROOT
+from petkit import environ as _env
 
 DEFAULT_COURSE = ROOT / "grader"
 GRADEBOOK = "gradebook.db"
@@ -416,20 +417,6 @@ def _shows_hidden_tests(html: str) -> bool:
 
 def _tail(log: str, n: int = 15) -> str:
     return "\n".join(log.strip().splitlines()[-n:])
-
-
-@contextlib.contextmanager
-def _env(**values: str):
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 # --- the feedback preprocessor named in grader/nbgrader_config.py ------------------------------

@@ -10,10 +10,8 @@ no check depends on a cache made by hand or on a download.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import functools
 import math
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,6 +19,7 @@ from pathlib import Path
 import torch
 from hypothesis import strategies as st
 
+from petkit import environ
 from petkit.checks.core import CheckFailure, check, forbid, show
 from petkit.checks.expect import expect_raises, require
 from petkit.checks.strategies import RUN, examples, prop
@@ -98,21 +97,10 @@ def _groups(learn):
     return learn.splitter(learn.model)
 
 
-@contextlib.contextmanager
 def _weights_env(cache: Path | None, torch_home: Path):
     """Weights only from `cache` (petkit's) and `torch_home` (torch's), never from the network."""
-    names = ("PETKIT_CACHE", "TORCH_HOME", "PETKIT_OFFLINE")
-    old = {k: os.environ.get(k) for k in names}
-    os.environ.update({"PETKIT_CACHE": str(cache or torch_home / "no-petkit-cache"),
-                       "TORCH_HOME": str(torch_home), "PETKIT_OFFLINE": "1"})
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    return environ(PETKIT_CACHE=str(cache or torch_home / "no-petkit-cache"), TORCH_HOME=str(torch_home),
+                   PETKIT_OFFLINE="1")
 
 
 @functools.cache
