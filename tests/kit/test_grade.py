@@ -148,17 +148,33 @@ def test_grade_all_on_the_samples(tmp_path):
 
 LOOPS = "def log_softmax(x, dim=-1):\n    while True:\n        pass\n"
 EXITS = "import os\n\n\ndef log_softmax(x, dim=-1):\n    os._exit(1)\n"
+# Right for as many calls as the visible checks make, wrong after: it fits the visible examples only.
+# (It cannot ask petkit which run it is in: an answer cell that imports the kit is screened as a cheat.)
 FITS_THE_VISIBLE_CHECKS = '''import torch
-from petkit.checks.strategies import RUN
+
+_calls = [0]
 
 
 def sigmoid(x):
+    _calls[0] += 1
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError("sigmoid needs a floating-point tensor")
     e = (-x.abs()).exp()
     s = torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
-    return s if RUN["seed"] is None else s * 0.5  # right on the visible examples only
+    return s if _calls[0] <= {visible_calls} else s * 0.5
 '''
+
+
+def _visible_calls(exercise_id, fn):
+    """How many times the visible checks call the function (the test cell's `check`, as in the kernel)."""
+    from petkit.nbcheck import check
+    calls = [0]
+
+    def counted(*a, **k):
+        calls[0] += 1
+        return fn(*a, **k)
+    check(exercise_id, counted)
+    return calls[0]
 
 
 @pytest.mark.slow
@@ -170,7 +186,8 @@ def test_faults_cost_what_they_broke_and_everyone_else_is_graded(tmp_path):
     submissions = {
         "loops-forever": {**solved, "log_softmax": notebooks.written(LOOPS)},
         "exits-kernel": {**solved, "log_softmax": notebooks.written(EXITS)},
-        "fits-visible-only": {**solved, "sigmoid": notebooks.written(FITS_THE_VISIBLE_CHECKS)},
+        "fits-visible-only": {**solved, "sigmoid": notebooks.written(FITS_THE_VISIBLE_CHECKS.format(
+            visible_calls=_visible_calls("softmax.sigmoid", __import__("solutions.softmax").softmax.sigmoid)))},
     }
     for student, answers in submissions.items():
         _submit(course, student, "softmax", notebooks.dumps(notebooks.student_notebook(nb, answers)))
