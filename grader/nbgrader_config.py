@@ -25,7 +25,11 @@ c.GenerateFeedback.preprocessors = [
 
 # nbgrader's autograde steps, with petkit's Execute: a cell that kills the kernel (exit(), os._exit(),
 # a crash) loses that cell's points only, and the rest of the notebook is graded in a fresh kernel.
+# An answer cell that does what an answer never needs (import the kit, patch modules, open files, end
+# the process) is not run at all (petkit.referee.ScreenAnswers); petkit grade's referee then re-derives
+# every score outside the kernel.
 c.Autograde.autograde_preprocessors = [
+    "petkit.referee.ScreenAnswers",
     "petkit.grade.KernelSurvivingExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
@@ -36,3 +40,6 @@ c.Autograde.autograde_preprocessors = [
 ]
 # Quieter kernels (no warning about TCP transport on every start).
 c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
+# The memory one kernel may map beyond what it holds at start (torch and fastai's imports fit in it):
+# a memory bomb gets a MemoryError in its own cell.
+c.KernelSurvivingExecute.memory_limit_mb = 12288

@@ -1,14 +1,16 @@
-"""Benchmark: `petkit grade autograde --workers N` against nbgrader's own serial `autograde`.
+"""Benchmark: `petkit grade autograde --workers N` against one-by-one grading (petkit's and nbgrader's).
 
     python -m petkit.bench_grade [--lesson softmax] [--students 40] [--workers 2] [--keep DIR]
 
 Generates STUDENTS submissions of LESSON (cycling through the reference answers, the release
 untouched, the samples and the notebooks of known wrong answers; every student has its own name, so
-its own hidden-test seed), copies the course twice, releases the lesson in each (not timed), then
-times `nbgrader autograde LESSON` (one process, one notebook after another) in one copy and
-`petkit grade autograde LESSON --workers N` in the other. Prints both times, the speed-up ratio
-(target: at least 0.8 x N, i.e. 1.6 for 2 workers) and whether every student's score and every
-cell's score are identical in the two gradebooks. The PETKIT_* settings of this shell reach both
+its own hidden-test seed), copies the course three times, releases the lesson in each (not timed),
+then times `nbgrader autograde LESSON` (one process, one notebook after another), `petkit grade
+autograde LESSON` (the same, then the referee's re-run: see petkit/referee.py) and `petkit grade
+autograde LESSON --workers N`. Prints the times, the speed-up of N workers over petkit's one-by-one
+run, the same work (target: at least 0.8 x N, i.e. 1.6 for 2 workers), what the referee costs, and
+whether every cell's score (nbgrader's, or the manual score of record petkit writes) is identical in
+the three gradebooks. The PETKIT_* settings of this shell reach both
 runs alike (PETKIT_HIDDEN_EXAMPLES=10 PETKIT_SHRINK=0, as the suite grades, makes it quicker).
 Exits 1 when the grades differ.
 """
@@ -74,8 +76,8 @@ def timed(command: list[str], cwd: Path) -> float:
 
 
 def grades(course: Path, lesson_id: str) -> dict[str, dict[str, tuple]]:
-    """{student: {grade cell: (auto score, manual score, extra credit, needs manual grade)}}, straight
-    from the gradebook."""
+    """{student: {grade cell: (score, auto score, extra credit, needs manual grade)}}, straight from the
+    gradebook; the score is nbgrader's: the manual score when there is one, else the auto score."""
     with sqlite3.connect(course / "gradebook.db") as con:
         rows = con.execute(
             "SELECT sa.student_id, bc.name, g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade "
@@ -83,10 +85,10 @@ def grades(course: Path, lesson_id: str) -> dict[str, dict[str, tuple]]:
             "JOIN submitted_assignment sa ON sn.assignment_id = sa.id JOIN assignment a ON sa.assignment_id = a.id "
             "JOIN base_cell bc ON g.cell_id = bc.id WHERE a.name = ?", (lesson_id,)).fetchall()
     out: dict[str, dict[str, tuple]] = {}
-    for student, cell, *values in rows:
+    for student, cell, auto, manual, extra, needs_manual in rows:
         if cell in out.setdefault(student, {}):
             raise SystemExit(f"{student} has {cell} twice in {course / 'gradebook.db'}")
-        out[student][cell] = tuple(values)
+        out[student][cell] = (auto if manual is None else manual, auto, extra, needs_manual)
     return out
 
 
@@ -106,29 +108,34 @@ def main(argv=None) -> int:
     try:
         subs = submissions(args.lesson, args.students)
         serial = make_course(base / "serial", args.lesson, subs)
+        one = make_course(base / "petkit-serial", args.lesson, subs)
         parallel = make_course(base / "parallel", args.lesson, subs)
-        for course in (serial, parallel):
+        for course in (serial, one, parallel):
             Course(course).release(args.lesson)
         print(f"{len(subs)} submissions of {args.lesson} ({len(set(s.split('-', 1)[1] for s in subs))} kinds); "
               f"PETKIT_* settings: {' '.join(f'{k}={v}' for k, v in os.environ.items() if k.startswith('PETKIT_')) or 'none'}",
               flush=True)
         t_serial = timed([sys.executable, "-m", "nbgrader", "autograde", args.lesson], serial)
         print(f"nbgrader autograde (serial): {t_serial:.1f} s", flush=True)
+        t_one = timed([sys.executable, "-m", "petkit.cli", "grade", "autograde", args.lesson, "--course", str(one)], one)
+        print(f"petkit grade autograde (serial, with the referee): {t_one:.1f} s", flush=True)
         t_par = timed([sys.executable, "-m", "petkit.cli", "grade", "autograde", args.lesson, "--workers",
                        str(args.workers), "--course", str(parallel)], parallel)
         print(f"petkit grade autograde --workers {args.workers}: {t_par:.1f} s", flush=True)
-        a, b = grades(serial, args.lesson), grades(parallel, args.lesson)
+        a, o, b = grades(serial, args.lesson), grades(one, args.lesson), grades(parallel, args.lesson)
         cells = sum(len(v) for v in a.values())
-        same = a == b and len(a) == len(subs)
-        ratio = t_serial / t_par
+        same = a == o == b and len(a) == len(subs)
         target = TARGET_PER_WORKER * args.workers
-        print(f"speed-up: {ratio:.2f} (target at least {target:.1f} on {os.cpu_count()} cores)")
+        print(f"speed-up of {args.workers} workers over petkit one by one: {t_one / t_par:.2f} "
+              f"(target at least {target:.1f} on {os.cpu_count()} cores)")
+        print(f"over nbgrader alone: {t_serial / t_par:.2f}; the referee's cost one by one: "
+              f"{t_one / t_serial:.2f} x nbgrader's time")
         print(f"grades identical: {'yes' if same else 'NO'} ({len(a)} students, {cells} graded cells; "
-              f"total scores {_total(a):g} and {_total(b):g})")
+              f"total scores {_total(a):g}, {_total(o):g} and {_total(b):g})")
         if not same:
-            for s in sorted(set(a) | set(b)):
-                if a.get(s) != b.get(s):
-                    print(f"  {s}: serial {a.get(s)}, parallel {b.get(s)}")
+            for s in sorted(set(a) | set(o) | set(b)):
+                if not a.get(s) == o.get(s) == b.get(s):
+                    print(f"  {s}: nbgrader {a.get(s)}, petkit {o.get(s)}, --workers {b.get(s)}")
         return 0 if same else 1
     finally:
         if not args.keep:

@@ -64,6 +64,7 @@ class Course:
         if timeout is not None:
             self.config.ExecutePreprocessor.timeout = self.config.Execute.timeout = int(timeout)
         self.verbose = verbose
+        self.referee = True  # petkit.referee re-derives each score; off only to compare with plain nbgrader
         self.log = logging.getLogger("petkit.grade.nbgrader")  # nbgrader's log: kept, shown with --verbose
         self.log.propagate = False
         self.log.setLevel(logging.INFO)
@@ -233,6 +234,8 @@ class Course:
             return Graded(student, lesson, problem=f"no submission: {folder} does not exist")
         self.ensure_gradebook()
         unreadable = {p.name: why for p in sorted(folder.glob("*.ipynb")) if (why := _unreadable(p))}
+        from petkit.referee import missing_notebooks
+        unreadable.update(missing_notebooks(folder, lesson))
         if unreadable:
             self._record_zero(lesson, student)
             graded = self.result(lesson, student)
@@ -246,6 +249,9 @@ class Course:
             ok, log = self.run(conv)
         if not ok:
             self._record_zero(lesson, student)
+        if ok and self.referee and "Skipping existing assignment" not in log:
+            from petkit.referee import record  # the grade of record, out of the kernel's reach
+            record(self, lesson, student)
         graded = self.result(lesson, student)
         if "Skipping existing assignment" in log:
             graded.notes.insert(0, "already graded: left as it was (--force grades it again)")
@@ -270,7 +276,9 @@ class Course:
     def result(self, lesson: str, student: str) -> "Graded":
         """What the gradebook (and the autograded notebook) say about one submission."""
         from nbgrader.api import MissingEntry
+        from petkit.referee import said
         graded = Graded(student, lesson)
+        referee = []
         with self.gradebook() as gb:
             try:
                 sub = gb.find_submission(lesson, student)
@@ -281,7 +289,9 @@ class Course:
             for nb in sub.notebooks:
                 for g in nb.grades:
                     graded.cells[g.name] = (g.score, g.max_score)
-        graded.notes += _notes(self.root / "autograded" / student / lesson)
+                referee += [f"{c.name}: referee: {said(c.manual_comment)}" for c in nb.comments
+                            if said(c.manual_comment)]
+        graded.notes += _notes(self.root / "autograded" / student / lesson) + referee
         return graded
 
     def export(self, to: Path | str | None = None) -> Path:
@@ -460,6 +470,9 @@ def _surviving_execute():
         read_only_timeout = Integer(600, help="seconds a read-only cell that is not a test may run: the "
                                               "course's own code (imports), never the student's").tag(config=True)
 
+        memory_limit_mb = Integer(0, help="address space (MB) a kernel may map beyond what it has at start; "
+                                          "0: no limit").tag(config=True)
+
         def _get_timeout(self, cell):
             meta = (cell or {}).get("metadata", {}).get("nbgrader", {})
             timeout = super()._get_timeout(cell)
@@ -469,6 +482,9 @@ def _surviving_execute():
 
         def preprocess(self, nb, resources=None, km=None):
             self._deaths = 0
+            if self.memory_limit_mb and not any("petkit.worker" in a for a in self.extra_arguments):
+                self.extra_arguments = [*self.extra_arguments, "--IPKernelApp.exec_lines="
+                                        f"__import__('petkit.worker').worker._limit_memory({self.memory_limit_mb})"]
             return super().preprocess(nb, resources, km)
 
         def preprocess_cell(self, cell, resources, index):

@@ -20,6 +20,7 @@ import warnings
 from pathlib import Path
 
 from petkit.checks.core import STUB_MARK
+from petkit.checks.runner import NOT_OWN
 
 # How hard the hidden tests look (the visible ones use the same settings as `petkit check`).
 HIDDEN_EXAMPLES = int(os.environ.get("PETKIT_HIDDEN_EXAMPLES", "60"))
@@ -127,7 +128,11 @@ def _report(exercise_id: str, failures, total: int) -> str:
     if all(o.status == "not started" for _, o in failures):
         return (f"{failures[0][1].message}: replace `raise NotImplementedError(...)` with your code, "
                 f"then run this cell again.")
-    lines = [f"{exercise_id}: {len(failures)} of {total} checks fail"]
+    # the first line is what a gradebook or an instructor's table shows: say what failed, and a
+    # library shortcut before anything else
+    first = next((o for _, o in failures if o.message.startswith(NOT_OWN)), failures[0][1])
+    lines = [f"{exercise_id}: {len(failures)} of {total} checks fail; "
+             f"{(first.message.splitlines() or [first.status])[0][:160]}"]
     for c, o in failures:
         lines.append(f"- {c.kind}: {c.title}")
         lines += ["    " + line for line in o.message.splitlines()]

@@ -13,6 +13,7 @@ from petkit.checks.core import (Check, CheckFailure, Guarded, LearnerRaised, Not
 from petkit.registry import Exercise
 
 PASS, FAIL, NOT_STARTED, ERROR = "pass", "fail", "not started", "error"
+NOT_OWN = "not your own implementation"  # how a failure for calling the library's shortcut starts
 
 
 @dataclass
@@ -89,7 +90,7 @@ def run_check(chk: Check, fn: Callable) -> Outcome:
         return outcome(NOT_STARTED, f"{chk.exercise} uses {e.exercise}, which is not written yet: "
                                     f"do that one first")
     except NotOwnWork as e:
-        return outcome(FAIL, f"not your own implementation: {e}")
+        return outcome(FAIL, f"{NOT_OWN}: {e}")
     except CheckFailure as e:
         call = guarded.last_call()
         return outcome(FAIL, f"{e}" + (f"\n  the call that shows it: {call}" if call else ""))

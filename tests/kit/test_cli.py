@@ -103,6 +103,19 @@ def test_a_hanging_or_dying_answer_costs_only_its_own_row(tmp_path):
     assert "Next: softmax.log_softmax" in r.stdout and "loop forever" in r.stdout
 
 
+def test_an_answer_that_eats_memory_is_stopped_and_named(tmp_path):
+    bomb = "    hog = []\n    while True:\n        hog.append(torch.empty(2 ** 28))\n"
+    softmax = SOLVED_SOFTMAX.replace('    """1 / (1 + exp(-x))', bomb + '    """1 / (1 + exp(-x))')
+    assert softmax != SOLVED_SOFTMAX
+    impl = _learner_copy(tmp_path, softmax)
+    r = petkit("check", "softmax", "--impl", impl, "--timeout", "60", cwd=tmp_path, env={"PETKIT_MEMORY_MB": "2048"})
+    assert r.returncode == 1
+    rows = _rows(r.stdout)
+    assert "done" in rows["softmax.softmax"] and "done" in rows["softmax.log_softmax"], r.stdout
+    assert "done" not in rows["softmax.sigmoid"], r.stdout
+    assert "sigmoid raised RuntimeError" in r.stdout and "allocate" in r.stdout, r.stdout
+
+
 def test_check_softmax_does_not_import_fastai():
     code = ("import sys; from petkit.worker import main; main(['--impl', 'solutions', 'softmax.softmax', "
             "'cross_entropy.cross_entropy']); print('FASTAI' if 'fastai' in sys.modules else 'NO-FASTAI', file=sys.stderr)")

@@ -152,17 +152,34 @@ def test_grade_all_on_the_samples(tmp_path):
 
 LOOPS = "def log_softmax(x, dim=-1):\n    while True:\n        pass\n"
 EXITS = "import os\n\n\ndef log_softmax(x, dim=-1):\n    os._exit(1)\n"
+# Right for as many calls as the visible checks make, wrong after: it fits the visible examples only.
+# (It cannot ask petkit which run it is in: an answer cell that imports the kit is screened as a cheat.)
 FITS_THE_VISIBLE_CHECKS = '''import torch
-from petkit.checks.strategies import RUN
+
+_calls = [0]
 
 
 def sigmoid(x):
+    _calls[0] += 1
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError("sigmoid needs a floating-point tensor")
     e = (-x.abs()).exp()
     s = torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
-    return s if RUN["seed"] is None else s * 0.5  # right on the visible examples only
+    return s if _calls[0] <= {visible_calls} else s * 0.5
 '''
+
+
+def _visible_calls(exercise_id: str, env: dict) -> int:
+    """How many times the visible checks (the test cell's `check`) call the reference answer, counted
+    in a fresh process with the grader's PETKIT_* settings, as in nbgrader's kernel."""
+    lesson_id, name = exercise_id.split(".")
+    code = (f"from petkit.nbcheck import check\nfrom solutions.{lesson_id} import {name} as fn\ncalls = [0]\n"
+            f"def counted(*a, **k):\n    calls[0] += 1\n    return fn(*a, **k)\n"
+            f"check({exercise_id!r}, counted)\nprint(calls[0])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **env})
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.split()[-1])
 
 
 @pytest.mark.slow
@@ -174,7 +191,8 @@ def test_faults_cost_what_they_broke_and_everyone_else_is_graded(tmp_path):
     submissions = {
         "loops-forever": {**solved, "log_softmax": notebooks.written(LOOPS)},
         "exits-kernel": {**solved, "log_softmax": notebooks.written(EXITS)},
-        "fits-visible-only": {**solved, "sigmoid": notebooks.written(FITS_THE_VISIBLE_CHECKS)},
+        "fits-visible-only": {**solved, "sigmoid": notebooks.written(FITS_THE_VISIBLE_CHECKS.format(
+            visible_calls=_visible_calls("softmax.sigmoid", FAST_GRADING)))},
     }
     for student, answers in submissions.items():
         _submit(course, student, "softmax", notebooks.dumps(notebooks.student_notebook(nb, answers)))

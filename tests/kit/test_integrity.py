@@ -1,0 +1,131 @@
+"""The cheat and fault corpora (tests/kit/integrity.py) through the real `petkit grade` command: each
+case gets the score it must on the exercise it targets, with its message; every other exercise of
+the same notebook and every other student are graded as usual; the gradebook and the course folder
+stay whole; a second run gives the same grades; the README's table is the corpora's."""
+import json
+
+import pytest
+
+from petkit import ROOT, notebooks
+from petkit.grade import Course, _broken_gradebook
+from petkit.registry import lesson
+
+import integrity
+from integrity import CHEATS, FAULTS, LESSON, POINTS, REFERENCE
+from test_grade import FAST_GRADING, _copy_course, _grades, grade
+
+FAST = {**FAST_GRADING, "PETKIT_EXAMPLES": "10"}
+
+
+def _submit_all(course, cases):
+    l = lesson(LESSON)
+    source = notebooks.source_notebook(l)
+    reference = {e.name: notebooks.solved(notebooks.read_source(l).functions[e.name]) for e in l.exercises}
+    for student, mine in integrity.students(cases).items():
+        answers = {e.name: notebooks.solved for e in l.exercises}
+        for c in mine:
+            if c.cell is not None:
+                answers[c.exercise] = notebooks.written(c.cell.replace(REFERENCE, reference[c.exercise]))
+        nb = notebooks.student_notebook(source, answers)
+        for c in mine:
+            if c.notebook:
+                nb = c.notebook(nb)
+        folder = course / "submitted" / student / LESSON
+        folder.mkdir(parents=True)
+        writers = [c.folder for c in mine if c.folder]
+        if writers:
+            for w in writers:
+                w(folder, notebooks.dumps(nb))
+        else:
+            (folder / f"{LESSON}.ipynb").write_text(notebooks.dumps(nb))
+
+
+def _lines(out: str, student: str) -> str:
+    return "\n".join(l for l in out.splitlines() if l.startswith(f"  {student}: "))
+
+
+def _cells(course, students):
+    grader = Course(course)
+    return {s: grader.result(LESSON, s) for s in students}
+
+
+def _assert_outcomes(cases, out, results):
+    wrong = []
+    for c in cases:
+        r = results[c.student]
+        if c.exercise:
+            got = r.cells.get(f"test_{c.exercise}", (None,))[0]
+            if got != c.score:
+                wrong.append(f"{c.student} {c.exercise} ({c.attempt}): {got} points, not {c.score}")
+        elif r.score != c.score:
+            wrong.append(f"{c.student} ({c.attempt}): {r.score} points, not {c.score}")
+        if c.message not in _lines(out, c.student):
+            wrong.append(f"{c.student} ({c.attempt}): no {c.message!r} in\n{_lines(out, c.student)}")
+    for student, mine in integrity.students(cases).items():
+        targeted = {c.exercise for c in mine}
+        if "" in targeted:
+            continue
+        for name, points in POINTS.items():  # nothing else harmed
+            if name not in targeted and results[student].cells.get(f"test_{name}", (None,))[0] != points:
+                wrong.append(f"{student}: the untouched {name} got {results[student].cells.get(f'test_{name}')}")
+    assert not wrong, "\n".join(wrong) + "\n\n" + out
+
+
+def _course_is_whole(course):
+    assert _broken_gradebook(course / "gradebook.db") == ""
+    assert (course / "source" / LESSON / f"{LESSON}.ipynb").read_text() == \
+        (ROOT / "grader" / "source" / LESSON / f"{LESSON}.ipynb").read_text()
+
+
+@pytest.mark.slow
+def test_cheats_score_zero_on_what_they_target_and_say_what_was_detected(tmp_path):
+    course = _copy_course(tmp_path)
+    _submit_all(course, CHEATS)
+    r = grade("autograde", LESSON, "--course", str(course), "--timeout", "20", env=FAST, timeout=1200)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    _course_is_whole(course)
+    students = sorted(integrity.students(CHEATS))
+    first = _cells(course, students)
+    _assert_outcomes(CHEATS, out, first)
+
+
+@pytest.mark.slow
+def test_faults_cost_what_they_break_and_nothing_else(tmp_path):
+    course = _copy_course(tmp_path)
+    _submit_all(course, FAULTS)
+    r = grade("autograde", LESSON, "--course", str(course), "--timeout", "20", env=FAST, timeout=1200)
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out  # the notebooks that cannot be graded are reported
+    _course_is_whole(course)
+    students = sorted(integrity.students(FAULTS))
+    first = _cells(course, students)
+    _assert_outcomes(FAULTS, out, first)
+    ex = grade("export", "--course", str(course))
+    assert ex.returncode == 0, ex.stderr
+    assert set(_grades(course / "grades.csv")) == set(students)  # one row per student, graded or not
+    again = grade("autograde", LESSON, "--course", str(course), "--force", "--student", "fault-2",
+                  "--student", "fault-json", "--timeout", "20", env=FAST, timeout=1200)
+    second = _cells(course, ["fault-2", "fault-json"])
+    assert {s: (r.score, r.cells) for s, r in second.items()} == \
+        {s: (first[s].score, first[s].cells) for s in second}, again.stdout + again.stderr
+
+
+def test_the_readme_table_is_the_corpora():
+    readme = (ROOT / "README.md").read_text()
+    assert integrity.readme_table() in readme, "regenerate the README's table: python tests/kit/integrity.py"
+
+
+def test_the_static_scan_lets_every_reference_answer_through():
+    from petkit.referee import scan
+    from petkit.registry import lessons
+    found = {}
+    for l in lessons():
+        for name, text in notebooks.read_source(l).functions.items():
+            if scan(notebooks.solved(text)):
+                found[f"{l.id}.{name}"] = scan(notebooks.solved(text))
+    from petkit.corpus import load
+    for w in load():  # the wrong answers must fail their checks, not the scan
+        if scan(notebooks.wrong_answer_cell(w)):
+            found[w.fn.__name__] = scan(notebooks.wrong_answer_cell(w))
+    assert not found
