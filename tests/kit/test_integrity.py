@@ -2,7 +2,6 @@
 case gets the score it must on the exercise it targets, with its message; every other exercise of
 the same notebook and every other student are graded as usual; the gradebook and the course folder
 stay whole; a second run gives the same grades; the README's table is the corpora's."""
-import json
 
 import pytest
 
@@ -12,9 +11,8 @@ from petkit.registry import lesson
 
 import integrity
 from integrity import CHEATS, FAULTS, LESSON, POINTS, REFERENCE
-from test_grade import FAST_GRADING, _copy_course, _grades, grade
-
-FAST = {**FAST_GRADING, "PETKIT_EXAMPLES": "10"}
+from test_grade import FAST_GRADING as FAST
+from test_grade import _copy_course, _grades, grade
 
 
 def _submit_all(course, cases):
@@ -77,30 +75,30 @@ def _course_is_whole(course):
         (ROOT / "grader" / "source" / LESSON / f"{LESSON}.ipynb").read_text()
 
 
-@pytest.mark.slow
-def test_cheats_score_zero_on_what_they_target_and_say_what_was_detected(tmp_path):
+def _graded(tmp_path, cases, returncode):
+    """Grade the cases' submissions through `petkit grade autograde`; assert every outcome and that the
+    course stays whole. Returns the course, its students and their results."""
     course = _copy_course(tmp_path)
-    _submit_all(course, CHEATS)
+    _submit_all(course, cases)
     r = grade("autograde", LESSON, "--course", str(course), "--timeout", "20", env=FAST, timeout=1200)
     out = r.stdout + r.stderr
-    assert r.returncode == 0, out
+    assert r.returncode == returncode, out
     _course_is_whole(course)
-    students = sorted(integrity.students(CHEATS))
-    first = _cells(course, students)
-    _assert_outcomes(CHEATS, out, first)
+    students = sorted(integrity.students(cases))
+    results = _cells(course, students)
+    _assert_outcomes(cases, out, results)
+    return course, students, results
+
+
+@pytest.mark.slow
+def test_cheats_score_zero_on_what_they_target_and_say_what_was_detected(tmp_path):
+    _graded(tmp_path, CHEATS, returncode=0)
 
 
 @pytest.mark.slow
 def test_faults_cost_what_they_break_and_nothing_else(tmp_path):
-    course = _copy_course(tmp_path)
-    _submit_all(course, FAULTS)
-    r = grade("autograde", LESSON, "--course", str(course), "--timeout", "20", env=FAST, timeout=1200)
-    out = r.stdout + r.stderr
-    assert r.returncode == 1, out  # the notebooks that cannot be graded are reported
-    _course_is_whole(course)
-    students = sorted(integrity.students(FAULTS))
-    first = _cells(course, students)
-    _assert_outcomes(FAULTS, out, first)
+    # the notebooks that cannot be graded are reported: exit status 1
+    course, students, first = _graded(tmp_path, FAULTS, returncode=1)
     ex = grade("export", "--course", str(course))
     assert ex.returncode == 0, ex.stderr
     assert set(_grades(course / "grades.csv")) == set(students)  # one row per student, graded or not
