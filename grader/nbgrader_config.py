@@ -19,18 +19,18 @@ c.ClearSolutions.code_stub = {
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
-    "petkit.grade.HideTestTracebacks",
+    "petkit.grading.preprocessors.HideTestTracebacks",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
 # nbgrader's autograde steps, with petkit's Execute: a cell that kills the kernel (exit(), os._exit(),
 # a crash) loses that cell's points only, and the rest of the notebook is graded in a fresh kernel.
 # An answer cell that does what an answer never needs (import the kit, patch modules, open files, end
-# the process) is not run at all (petkit.referee.ScreenAnswers); petkit grade's referee then re-derives
+# the process) is not run at all (petkit.grading.preprocessors.ScreenAnswers); petkit grade's referee then re-derives
 # every score outside the kernel.
 c.Autograde.autograde_preprocessors = [
-    "petkit.referee.ScreenAnswers",
-    "petkit.grade.KernelSurvivingExecute",
+    "petkit.grading.preprocessors.ScreenAnswers",
+    "petkit.grading.preprocessors.KernelSurvivingExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

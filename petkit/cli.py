@@ -27,13 +27,13 @@ def cmd_list(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from petkit import progress, runs
+    from petkit import checker, progress
     from petkit.registry import select
     exercises = [e for target in (args.targets or [None]) for e in select(target)]
     exercises = list(dict.fromkeys(exercises))
     label = ", ".join(args.targets) if args.targets else "all lessons"
     print(f"petkit check: {label} (implementation: {args.impl})\n", flush=True)
-    results = runs.run(exercises, args.impl, timeout=args.timeout)
+    results = checker.run(exercises, args.impl, timeout=args.timeout)
     print(progress.table(results))
     print()
     print(progress.next_step(results, args.impl))
@@ -129,11 +129,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             ("pretrain", "train pretrained bodies offline (for transfer learning without ImageNet)"),
             ("demo", "the chapter end to end with the reference solutions; writes a report"),
             ("grade", "(instructors) nbgrader: release, autograde, export, feedback")]
+    modules = {"grade": "petkit.grading.cli"}
     chosen = (argv if argv is not None else sys.argv[1:])[:1]
     for name, text in lazy:
         s = sub.add_parser(name, help=text)
         if name in chosen:
-            module = importlib.import_module(f"petkit.{name}")
+            module = importlib.import_module(modules.get(name, f"petkit.{name}"))
             module.add_arguments(s)
             s.set_defaults(func=lambda args, module=module: module.run(args))
         else:
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().print_help()
         return 2
     if getattr(args, "timeout", "unset") is None:
-        from petkit.runs import DEFAULT_TIMEOUT
+        from petkit.checker import DEFAULT_TIMEOUT
         args.timeout = DEFAULT_TIMEOUT
     from petkit.registry import UnknownTarget
     from petkit.sync import SyncError

@@ -1,5 +1,9 @@
 """Wrong answers: realistic learner mistakes the checks must reject, declared next to the checks
-that reject them. The kit's own tests load the corpus from tests/kit/wrong_answers/."""
+that reject them, in tests/kit/wrong_answers/<lesson>.py with the `wrong(...)` decorator.
+
+Two ways to read the corpus, one place that knows its layout: `load` runs the files (the checks
+need the functions), `read` parses them without running anything (`petkit sync` builds sample
+notebooks from them and must stay fast, never importing fastai)."""
 from __future__ import annotations
 
 import ast
@@ -26,10 +30,30 @@ class WrongAnswer:
     def source(self) -> str:
         """The answer as a learner would have written it: the function under the exercise's name."""
         src = textwrap.dedent(inspect.getsource(self.fn))
-        node = ast.parse(src).body[0]
-        lines = src.splitlines()[node.lineno - 1: node.end_lineno]  # from `def`, without decorators
-        text = "\n".join(lines) + "\n"
-        return text.replace(f"def {self.fn.__name__}(", f"def {self.exercise.rpartition('.')[2]}(", 1)
+        return _as_learner_wrote_it(ast.parse(src).body[0], src.splitlines(), self.exercise) + "\n"
+
+    @property
+    def path(self) -> Path:
+        return Path(inspect.getsourcefile(self.fn))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A wrong answer as read from its file without running it."""
+    exercise: str
+    mistake: str
+    source: str                      # the function under the exercise's name
+    path: Path                       # the corpus file it is in
+
+
+def _as_learner_wrote_it(node: ast.FunctionDef, lines: list[str], exercise: str) -> str:
+    """The function's text from `def` on (no decorators), renamed to the exercise's function."""
+    text = "\n".join(lines[node.lineno - 1:node.end_lineno])
+    return text.replace(f"def {node.name}(", f"def {exercise.rpartition('.')[2]}(", 1)
+
+
+def _files(directory: Path) -> list[Path]:
+    return [p for p in sorted(directory.glob("*.py")) if not p.name.startswith("_")]
 
 
 _FOUND: list[WrongAnswer] = []
@@ -45,12 +69,26 @@ def wrong(exercise: str, mistake: str, rejected_by: tuple[str, ...] | list[str])
 def load(directory: Path = CORPUS_DIR) -> list[WrongAnswer]:
     """Every wrong answer in the corpus folder, in file order."""
     answers: list[WrongAnswer] = []
-    for path in sorted(directory.glob("*.py")):
-        if path.name.startswith("_"):
-            continue
+    for path in _files(directory):
         start = len(_FOUND)
         spec = importlib.util.spec_from_file_location(f"petkit_wrong_answers_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         answers += _FOUND[start:]
     return answers
+
+
+def read(directory: Path = CORPUS_DIR) -> list[Entry]:
+    """Every wrong answer in the corpus folder, in file order, read without running the files."""
+    entries = []
+    for path in _files(directory):
+        text = path.read_text()
+        lines = text.splitlines()
+        for node in ast.parse(text, filename=str(path)).body:
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            for d in node.decorator_list:
+                if isinstance(d, ast.Call) and getattr(d.func, "id", None) == "wrong" and len(d.args) >= 2:
+                    exercise, mistake = ast.literal_eval(d.args[0]), ast.literal_eval(d.args[1])
+                    entries.append(Entry(exercise, mistake, _as_learner_wrote_it(node, lines, exercise), path))
+    return entries

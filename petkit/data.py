@@ -517,7 +517,7 @@ def _fastai_dir(key: str) -> Path:
     return Config(home, "config.ini", create={"data": "data", "archive": "archive"}, save=False).path(key, key)
 
 
-def _reachable(url: str, timeout: float) -> bool:
+def reachable(url: str, timeout: float) -> bool:
     """Whether a HEAD request for `url` succeeds within `timeout` seconds (name lookup included)."""
     import urllib.request
     answer: list[bool] = []
@@ -544,7 +544,7 @@ def real_pets(timeout: float = 10.0) -> Path:
     if _has_images(data / "images"):
         return data
     archive = _fastai_dir("archive") / PETS_URL.rsplit("/", 1)[-1]
-    if not archive.exists() and not _reachable(PETS_URL, timeout):
+    if not archive.exists() and not reachable(PETS_URL, timeout):
         raise DataUnavailable(unavailable_message())
     import socket
     from fastai.data.external import URLs, untar_data

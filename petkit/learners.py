@@ -26,7 +26,7 @@ ARCHS = ("tiny", "resnet18", "resnet34")
 _TEMP_DIRS: list[Path] = []
 
 
-def _temp_dir(prefix: str) -> Path:
+def temp_dir(prefix: str) -> Path:
     """A fresh temporary folder, removed when the process exits."""
     path = Path(tempfile.mkdtemp(prefix=prefix))
     _TEMP_DIRS.append(path)
@@ -57,7 +57,7 @@ def tiny_pets(breeds: int = 4, per_class: int = 6, size: int = 48, seed: int = 0
     spread over the 37, cats and dogs; made once per process per arguments, in a temporary folder
     removed at exit."""
     from petkit.data import make_pets
-    out = _temp_dir("petkit-pets-") / "pets"
+    out = temp_dir("petkit-pets-") / "pets"
     return make_pets(out, per_class=per_class, size=size, seed=seed, breeds=spread_breeds(breeds))
 
 
@@ -121,7 +121,7 @@ def tiny_learner(dls=None, *, arch: str = "tiny", pretrained: bool = False, seed
     if dls is None:
         dls = tiny_dls(seed=seed)
         set_seed(seed, reproducible=True)  # the model's weights do not depend on how dls were made
-    path = _temp_dir("petkit-learner-")
+    path = temp_dir("petkit-learner-")
     if arch == "tiny":
         learn = Learner(dls, tiny_cnn(dls.c), loss_func=CrossEntropyLossFlat(), metrics=error_rate, path=path)
     else:

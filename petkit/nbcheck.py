@@ -7,7 +7,7 @@ learner's function from the notebook.
 Each raises an AssertionError (ChecksFailed) in plain words when a check does not pass, so the cell
 loses its points (nbgrader's rule). IPython shows that message alone, without a traceback, so a
 failure never quotes the test cell's code (hidden tests included); the feedback also cuts any other
-error in a test cell down to its message (petkit.grade.HideTestTracebacks).
+error in a test cell down to its message (petkit.grading.preprocessors.HideTestTracebacks).
 """
 from __future__ import annotations
 
@@ -40,9 +40,7 @@ class ChecksFailed(AssertionError):
 
 def check(exercise_id: str, fn) -> None:
     """Run the exercise's checks on `fn`, exactly as `petkit check EXERCISE_ID` does."""
-    from petkit.checks.strategies import examples
-    with examples(shrink=SHRINK):
-        failures, total = _failures(exercise_id, fn)
+    failures, total = failing(exercise_id, fn)
     if failures:
         raise ChecksFailed(_report(exercise_id, failures, total)) from None
     print(f"{exercise_id}: all {total} checks pass.")
@@ -51,10 +49,7 @@ def check(exercise_id: str, fn) -> None:
 def check_hidden(exercise_id: str, fn, seed: int | None = None) -> None:
     """The grader's stricter run: the same checks on more generated inputs, with a seed that differs
     from student to student (so an answer cannot be fitted to one fixed set of examples)."""
-    from petkit.checks.strategies import examples
-    seed = student_seed(exercise_id) if seed is None else seed
-    with examples(max_examples=HIDDEN_EXAMPLES, seed=seed, shrink=SHRINK):
-        failures, total = _failures(exercise_id, fn)
+    failures, total = failing(exercise_id, fn, hidden=True, seed=seed)
     if failures:
         raise ChecksFailed(f"the grader's hidden tests (the same checks on {HIDDEN_EXAMPLES} other inputs) "
                            f"found a problem the visible checks missed.\n"
@@ -87,18 +82,28 @@ def student_seed(exercise_id: str) -> int:
 
 # --- running the checks ------------------------------------------------------------------------
 
-def _failures(exercise_id: str, fn):
+def failing(exercise_id: str, fn, *, hidden: bool = False, seed: int | None = None, checks=None):
+    """The checks of an exercise that `fn` fails, as (check, outcome) pairs, and how many checks there
+    are: the visible run, as `petkit check` does it, or with `hidden` the grader's (HIDDEN_EXAMPLES
+    inputs, a seed per student unless `seed`). The referee passes `checks` it took before any learner
+    code ran."""
     from petkit.checks.core import checks_for
     from petkit.checks.runner import PASS, run_check
+    from petkit.checks.strategies import examples
     from petkit.registry import exercise
     exercise(exercise_id)  # an unknown id is a clear error, not an empty list of checks
-    checks = checks_for(exercise_id)
+    checks = checks_for(exercise_id) if checks is None else checks
     if not callable(fn):
         name = exercise_id.rpartition(".")[2]
         raise ChecksFailed(f"{name} should be a function, but it is {type(fn).__name__}: keep the `def {name}(...)` "
                            f"the exercise gives") from None
     fn = _notebook_stubs_named(exercise_id, fn)
-    with _quiet_stderr():
+    if hidden:
+        seed = student_seed(exercise_id) if seed is None else seed
+        settings = {"max_examples": HIDDEN_EXAMPLES, "seed": seed, "shrink": SHRINK}
+    else:
+        settings = {"shrink": SHRINK}
+    with _quiet_stderr(), examples(**settings):
         outcomes = [(c, run_check(c, fn)) for c in checks]
     return [(c, o) for c, o in outcomes if o.status != PASS], len(checks)
 

@@ -22,6 +22,7 @@ from typing import Callable
 from petkit import ROOT
 from petkit.registry import Exercise, Lesson, lessons
 
+# nbgrader's markers: a solution block in solutions/ and in the notebooks (the one definition of them)
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 # What nbgrader puts in place of each answer in the student version (grader/nbgrader_config.py sets
@@ -309,7 +310,7 @@ def solution_body(function_text: str) -> str:
     return "\n".join(l[indent:] for l in lines[start + 1:end])
 
 
-def _without_hidden_tests(text: str) -> str:
+def without_hidden_tests(text: str) -> str:
     out, inside = [], False
     for line in text.splitlines():
         if BEGIN_HIDDEN in line:
@@ -356,7 +357,7 @@ def student_notebook(nb: Notebook, answers: dict[str, Answer] | None = None) -> 
         if meta.get("solution"):
             text = answers.get(meta["grade_id"], untouched)(text)
         elif meta.get("grade"):
-            text = _without_hidden_tests(text)
+            text = without_hidden_tests(text)
         cell["source"] = _lines(text)
     return out
 
@@ -392,37 +393,25 @@ def _student_cell(imports: list[str], function_source: str) -> str:
 def wrong_answer_cell(w) -> str:
     """A corpus wrong answer (petkit.corpus.WrongAnswer) as a student's cell: the corpus module's
     library imports, then the function under the exercise's name."""
-    import inspect
-    return _student_cell(_library_imports(Path(inspect.getsourcefile(w.fn))), w.source)
+    return _student_cell(_library_imports(w.path), w.source)
 
 
 @dataclass(frozen=True)
 class CorpusAnswer:
-    """A wrong answer read from the corpus files without running them (sync stays fast and never
-    imports fastai for a lesson's tests)."""
+    """A wrong answer of the corpus as a student's cell."""
     exercise: str
     mistake: str
     cell: str
 
 
 def first_wrong_answers(root: Path = ROOT) -> dict[str, CorpusAnswer]:
-    """exercise id -> the first wrong answer of the corpus (tests/kit/wrong_answers/) for it."""
+    """exercise id -> the first wrong answer of the corpus (tests/kit/wrong_answers/) for it, read
+    without running the corpus (sync stays fast and never imports fastai for a lesson's tests)."""
+    from petkit import corpus
     found: dict[str, CorpusAnswer] = {}
-    for path in sorted((root / "tests" / "kit" / "wrong_answers").glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        tree, lines = _parse(path)
-        imports = _library_imports(path)
-        for node in tree.body:
-            if not isinstance(node, ast.FunctionDef):
-                continue
-            for d in node.decorator_list:
-                if isinstance(d, ast.Call) and getattr(d.func, "id", None) == "wrong" and len(d.args) >= 2:
-                    exercise, mistake = ast.literal_eval(d.args[0]), ast.literal_eval(d.args[1])
-                    text = "\n".join(lines[node.lineno - 1:node.end_lineno])
-                    text = text.replace(f"def {node.name}(", f"def {exercise.rpartition('.')[2]}(", 1)
-                    if exercise not in found:
-                        found[exercise] = CorpusAnswer(exercise, mistake, _student_cell(imports, text))
+    for e in corpus.read(root / corpus.CORPUS_DIR.relative_to(corpus.ROOT)):
+        if e.exercise not in found:
+            found[e.exercise] = CorpusAnswer(e.exercise, e.mistake, _student_cell(_library_imports(e.path), e.source))
     return found
 
 

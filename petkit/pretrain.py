@@ -89,8 +89,8 @@ def offline() -> bool:
 
 @functools.cache
 def _downloadable(url: str) -> bool:
-    from petkit.data import _reachable  # a HEAD request in a daemon thread: a hung DNS lookup cannot hang us
-    return _reachable(url, PROBE_TIMEOUT)
+    from petkit.data import reachable  # a HEAD request in a daemon thread: a hung DNS lookup cannot hang us
+    return reachable(url, PROBE_TIMEOUT)
 
 
 def weights_source(arch) -> str:

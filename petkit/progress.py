@@ -5,7 +5,7 @@ import os
 import sys
 
 from petkit.registry import lessons
-from petkit.runs import ExerciseResult
+from petkit.checker import ExerciseResult
 
 MARKS = {"done": "[x]", "failing": "[!]", "not started": "[ ]", "error": "[?]", "not run": "[ ]"}
 COLOURS = {"done": "32", "failing": "31", "error": "35", "not started": "2", "not run": "2"}

@@ -18,6 +18,7 @@ class Exercise:
     title: str
     points: int
     hints: tuple[str, ...]
+    signature: str   # "(x, dim=-1)": the function's parameters, the contract every implementation keeps
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,12 @@ def lessons() -> tuple[Lesson, ...]:
                 raise RegistryError(f"{REGISTRY_FILE}: exercise {e['id']!r} is listed twice")
             if len(e.get("hints", [])) < 2 or int(e.get("points", 0)) < 1:
                 raise RegistryError(f"{REGISTRY_FILE}: exercise {e['id']!r} needs at least 2 hints and points >= 1")
+            if not str(e.get("signature", "")).startswith("("):
+                raise RegistryError(f"{REGISTRY_FILE}: exercise {e['id']!r} needs its signature, e.g. "
+                                    f"signature = \"(x, dim=-1)\"")
             seen.add(e["id"])
-            exs.append(Exercise(e["id"], lesson, name, e["title"], int(e["points"]), tuple(e["hints"])))
+            exs.append(Exercise(e["id"], lesson, name, e["title"], int(e["points"]), tuple(e["hints"]),
+                                e["signature"]))
         out.append(Lesson(lesson_id, raw["title"], raw.get("intro", "").strip(), tuple(exs)))
     return tuple(out)
 
@@ -95,3 +100,11 @@ def _unknown(name: str, known: list[str], what: str) -> str:
         close = [k for k in known if k.endswith("." + name)]
     maybe = f" Did you mean {', '.join(close)}?" if close else ""
     return f"there is no {what} called {name!r}.{maybe} `petkit list` shows them all."
+
+
+def lesson_table() -> str:
+    """The README's table of lessons and exercises, in chapter order (the suite checks the README has it)."""
+    rows = ["| lesson | exercises |", "| --- | --- |"]
+    for l in lessons():
+        rows.append(f"| `{l.id}` | " + ", ".join(f"`{e.name}`" for e in l.exercises) + " |")
+    return "\n".join(rows)

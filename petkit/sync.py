@@ -13,10 +13,9 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from petkit import ROOT
+from petkit import ROOT, notebooks
+from petkit.notebooks import BEGIN, END  # nbgrader's solution markers
 from petkit.registry import lessons
-
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
 class SyncError(ValueError):
@@ -115,7 +114,6 @@ def grader_files(root: Path = ROOT) -> dict[Path, str]:
     the checkout has the course folder)."""
     if not (root / "grader").is_dir():
         return {}
-    from petkit import notebooks
     try:
         return notebooks.expected_files(root)
     except notebooks.NotebookError as e:

@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from petkit import progress, runs
+from petkit import checker, progress
 from petkit.registry import select
 
 
@@ -24,10 +24,10 @@ def watch(target: str | None, impl: str, timeout: float, interval: float = 0.5) 
     try:
         while True:
             todo = [current] if current else exercises
-            results = runs.run(todo, impl, timeout=timeout)
+            results = checker.run(todo, impl, timeout=timeout)
             if current and results[0].status == "done":
                 print(f"\n  {current.id} is done. On to the next one.\n", flush=True)
-                results = runs.run(exercises, impl, timeout=timeout)
+                results = checker.run(exercises, impl, timeout=timeout)
             pending = next((r for r in results if r.status != "done"), None)
             print(progress.table(results) + "\n\n" + progress.next_step(results, impl), flush=True)
             if pending is None:

@@ -269,8 +269,8 @@ def dataloaders_oracle(pets_dataloaders):
 @check("datablock.pets_dataloaders", "book", "all 37 breeds: 37 classes, labels that match the file names")
 def dataloaders_book(pets_dataloaders):
     from petkit.data import BREEDS, make_pets
-    from petkit.learners import _temp_dir
-    root = make_pets(_temp_dir("petkit-pets37-") / "pets", per_class=5, size=24, seed=1)
+    from petkit.learners import temp_dir
+    root = make_pets(temp_dir("petkit-pets37-") / "pets", per_class=5, size=24, seed=1)
     dls = _dls(pets_dataloaders, root, bs=8, item_size=32, crop_size=24)
     require(dls.c == 37 and list(dls.vocab) == sorted(BREEDS),
             f"on the 37 breeds the vocab should hold all 37 in sorted order, got {dls.c} classes")
@@ -282,8 +282,8 @@ def dataloaders_book(pets_dataloaders):
 
 @check("datablock.pets_dataloaders", "bad input", "a missing or empty folder, or item_size < crop_size, is a clear error")
 def dataloaders_bad_input(pets_dataloaders):
-    from petkit.learners import _temp_dir
-    empty = _temp_dir("petkit-empty-")
+    from petkit.learners import temp_dir
+    empty = temp_dir("petkit-empty-")
     expect_raises(pets_dataloaders, (empty / "nowhere",), errors=(ValueError, FileNotFoundError),
                   when="the folder does not exist", mentions=("nowhere",))
     expect_raises(pets_dataloaders, (empty,), errors=(ValueError, FileNotFoundError),

@@ -9,7 +9,7 @@ from typing import Callable
 
 from petkit import ROOT
 from petkit.checks.core import (Check, CheckFailure, Guarded, LearnerRaised, NotOwnWork, NotStarted,
-                                checks_for, forbidden_for, where_raised)
+                                forbidden_for, where_raised)
 from petkit.registry import Exercise
 
 PASS, FAIL, NOT_STARTED, ERROR = "pass", "fail", "not started", "error"
@@ -110,26 +110,3 @@ def run_check(chk: Check, fn: Callable) -> Outcome:
         tb = "".join(traceback.format_exception(e)[-3:]).strip()
         return outcome(ERROR, f"the check itself crashed (a petkit bug, please report it): {tb}")
     return outcome(PASS)
-
-
-def run_exercise(exercise: Exercise, impl: str) -> list[Outcome]:
-    checks = checks_for(exercise.id)
-    try:
-        fn = load_function(impl, exercise)
-    except ImplProblem as e:
-        return [Outcome(exercise.id, c.kind, c.title, ERROR, str(e)) for c in checks]
-    return [run_check(c, fn) for c in checks]
-
-
-def summarize(outcomes: list[Outcome]) -> str:
-    """One status for an exercise from its checks' outcomes."""
-    statuses = {o.status for o in outcomes}
-    if not outcomes:
-        return ERROR
-    if statuses == {PASS}:
-        return "done"
-    if ERROR in statuses:
-        return ERROR
-    if statuses == {NOT_STARTED}:
-        return NOT_STARTED
-    return "failing"

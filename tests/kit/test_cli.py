@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from petkit import ROOT
 from petkit.sync import exercise_files, stub
@@ -117,7 +116,7 @@ def test_an_answer_that_eats_memory_is_stopped_and_named(tmp_path):
 
 
 def test_check_softmax_does_not_import_fastai():
-    code = ("import sys; from petkit.worker import main; main(['--impl', 'solutions', 'softmax.softmax', "
+    code = ("import sys; from petkit.checker_child import main; main(['--impl', 'solutions', 'softmax.softmax', "
             "'cross_entropy.cross_entropy']); print('FASTAI' if 'fastai' in sys.modules else 'NO-FASTAI', file=sys.stderr)")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0 and "NO-FASTAI" in r.stderr, r.stderr

@@ -261,12 +261,12 @@ def test_real_pets_uses_a_cached_copy_without_the_network(no_cached_pets, monkey
     images = no_cached_pets / "data" / data.PETS_FOLDER / "images"
     images.mkdir(parents=True)
     (images / "Abyssinian_1.jpg").write_bytes(b"")
-    monkeypatch.setattr(data, "_reachable", lambda *a: pytest.fail("asked the network"))
+    monkeypatch.setattr(data, "reachable", lambda *a: pytest.fail("asked the network"))
     assert data.real_pets() == images.parent
 
 
 def test_unreachable_host_is_false_not_an_error(no_cached_pets):
-    assert data._reachable(data.PETS_URL, timeout=2) is False
+    assert data.reachable(data.PETS_URL, timeout=2) is False
 
 
 def test_pets_url_is_fastais():

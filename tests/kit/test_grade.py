@@ -16,7 +16,8 @@ import pytest
 
 from petkit import ROOT, notebooks
 from petkit.corpus import load
-from petkit.grade import Course, GradeError, _broken_gradebook
+from petkit.grading.autograde import autograde
+from petkit.grading.course import Course, GradeError, broken_gradebook
 from petkit.registry import lesson, lessons
 
 from helpers import petkit
@@ -62,10 +63,10 @@ def test_the_broken_gradebook_nbgrader_leaves_without_alembic_is_replaced(tmp_pa
     made = subprocess.run([sys.executable, "-c", "from nbgrader.api import Gradebook; "
                            f"Gradebook('sqlite:///{course / 'gradebook.db'}')"], capture_output=True, text=True)
     assert made.returncode != 0 and "alembic" in made.stderr  # nbgrader's own first run, without alembic on PATH
-    assert _broken_gradebook(course / "gradebook.db") == "it has no alembic version"
+    assert broken_gradebook(course / "gradebook.db") == "it has no alembic version"
     Course(course).ensure_gradebook()  # same PATH: petkit puts the venv's tools first itself
     assert "failed first run" in capsys.readouterr().err
-    assert _broken_gradebook(course / "gradebook.db") == ""
+    assert broken_gradebook(course / "gradebook.db") == ""
     assert sorted(p.name for p in course.iterdir()) == ["gradebook.db", "nbgrader_config.py", "samples", "source"]
 
 
@@ -82,7 +83,7 @@ def test_a_failed_creation_leaves_no_gradebook_behind(tmp_path, monkeypatch):
     assert _files(course) == before
     monkeypatch.undo()
     Course(course).ensure_gradebook()
-    assert _broken_gradebook(course / "gradebook.db") == ""
+    assert broken_gradebook(course / "gradebook.db") == ""
 
 
 def test_a_damaged_gradebook_that_holds_grades_is_left_alone(tmp_path):
@@ -260,7 +261,7 @@ def test_notebooks_grade_as_they_should(lesson, tmp_path, monkeypatch):
     for k, batch in enumerate(batches, 1):
         _submit(course, f"wrong-{k}", lesson.id, notebooks.dumps(notebooks.wrong_answer_notebook(source, lesson, batch)))
 
-    results = {r.student: r for r in grader.autograde(lesson.id, workers=2)}  # petkit.parallel: the serial path's grades
+    results = {r.student: r for r in autograde(grader, lesson.id, workers=2)}  # petkit.grading.parallel: the serial path's grades
     assert all(r.ok for r in results.values()), [r.problem for r in results.values() if r.problem]
     total = sum(e.points for e in lesson.exercises)
     assert (results["as-source"].score, results["as-source"].max_score) == (total, total), results["as-source"].notes

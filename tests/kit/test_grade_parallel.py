@@ -1,8 +1,7 @@
-"""`petkit grade autograde --workers N` and `--scheduler` (petkit.parallel): a worker killed mid-run
+"""`petkit grade autograde --workers N` and `--scheduler` (petkit.grading.parallel): a worker killed mid-run
 loses no finished grade and the re-run grades each student exactly once; a Dask cluster grades into a
 PostgreSQL gradebook the suite starts itself. (tests/kit/test_grade.py's
 test_notebooks_grade_as_they_should grades every lesson through --workers 2 too.)"""
-import csv
 import os
 import shutil
 import sqlite3
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from petkit import ROOT, notebooks
-from petkit.grade import Course
+from petkit.grading.course import Course
 from petkit.registry import lesson
 
 from test_grade import FAST_GRADING, _copy_course, _grades, grade

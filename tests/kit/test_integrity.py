@@ -6,7 +6,8 @@ stay whole; a second run gives the same grades; the README's table is the corpor
 import pytest
 
 from petkit import ROOT, notebooks
-from petkit.grade import Course, _broken_gradebook
+from petkit.grading.course import Course, broken_gradebook
+from petkit.grading.results import result
 from petkit.registry import lesson
 
 import integrity
@@ -44,7 +45,7 @@ def _lines(out: str, student: str) -> str:
 
 def _cells(course, students):
     grader = Course(course)
-    return {s: grader.result(LESSON, s) for s in students}
+    return {s: result(grader, LESSON, s) for s in students}
 
 
 def _assert_outcomes(cases, out, results):
@@ -70,7 +71,7 @@ def _assert_outcomes(cases, out, results):
 
 
 def _course_is_whole(course):
-    assert _broken_gradebook(course / "gradebook.db") == ""
+    assert broken_gradebook(course / "gradebook.db") == ""
     assert (course / "source" / LESSON / f"{LESSON}.ipynb").read_text() == \
         (ROOT / "grader" / "source" / LESSON / f"{LESSON}.ipynb").read_text()
 
@@ -115,7 +116,7 @@ def test_the_readme_table_is_the_corpora():
 
 
 def test_the_static_scan_lets_every_reference_answer_through():
-    from petkit.referee import scan
+    from petkit.grading.screen import scan
     from petkit.registry import lessons
     found = {}
     for l in lessons():

@@ -86,7 +86,7 @@ def test_code_stub_is_the_one_the_course_config_gives_nbgrader():
     config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT / "grader")).load_config()
     assert config.ClearSolutions.code_stub["python"] == notebooks.CODE_STUB
     assert "nbgrader.preprocessors.ClearHiddenTests" in config.GenerateFeedback.preprocessors
-    assert "petkit.grade.HideTestTracebacks" in config.GenerateFeedback.preprocessors
+    assert "petkit.grading.preprocessors.HideTestTracebacks" in config.GenerateFeedback.preprocessors
     assert config.ExecutePreprocessor.timeout > 0
 
 

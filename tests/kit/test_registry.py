@@ -5,38 +5,8 @@ import inspect
 import pytest
 
 from petkit.checks.core import KINDS, _CHECKS, checks_for
-from petkit.registry import UnknownTarget, exercises, lessons, select
-
-# EXERCISES.md: the public names and signatures are a contract shared with notebooks and harnesses.
-CONTRACT = {
-    "datablock.breed_from_filename": "(name)",
-    "datablock.is_cat": "(name)",
-    "datablock.pets_datablock": "(item_size=460, crop_size=224, min_scale=0.75, seed=42)",
-    "datablock.pets_dataloaders": "(path, bs=64, item_size=460, crop_size=224, min_scale=0.75, seed=42, num_workers=0)",
-    "softmax.softmax": "(x, dim=-1)",
-    "softmax.log_softmax": "(x, dim=-1)",
-    "softmax.sigmoid": "(x)",
-    "cross_entropy.nll_loss": "(log_probs, targets, reduction='mean')",
-    "cross_entropy.cross_entropy": "(logits, targets, reduction='mean')",
-    "cross_entropy.cross_entropy_grad": "(logits, targets)",
-    "lr_finder.exp_schedule": "(start_lr, end_lr, pos)",
-    "lr_finder.smooth_losses": "(losses, beta=0.98)",
-    "lr_finder.lr_find": "(learn, start_lr=1e-07, end_lr=10, num_it=100, stop_div=True)",
-    "lr_finder.suggest_minimum": "(lrs, losses)",
-    "lr_finder.suggest_steep": "(lrs, losses)",
-    "lr_finder.suggest_valley": "(lrs, losses)",
-    "transfer.make_learner": "(dls, arch='resnet34', pretrained=True, fp16=False)",
-    "transfer.freeze_to": "(learn, n, train_bn=True)",
-    "transfer.discriminative_lrs": "(lr, n_groups)",
-    "transfer.one_cycle_lr": "(pos, lr_max, div=25.0, div_final=100000.0, pct_start=0.25)",
-    "transfer.fine_tune": "(learn, epochs, base_lr=0.002, freeze_epochs=1, lr_mult=100)",
-    "transfer.choose_epochs": "(valid_metric, higher_is_better=False)",
-    "interpret.confusion_matrix": "(preds, targets, n_classes)",
-    "interpret.most_confused": "(cm, vocab, min_val=1)",
-    "interpret.error_rate": "(logits, targets)",
-}
-CHAPTER_ORDER = ["datablock", "softmax", "cross_entropy", "lr_finder", "transfer", "interpret"]
-
+from petkit import ROOT
+from petkit.registry import UnknownTarget, exercises, lesson_table, lessons, select
 
 def _plain_signature(fn) -> str:
     sig = inspect.signature(fn)
@@ -44,18 +14,41 @@ def _plain_signature(fn) -> str:
                            return_annotation=inspect.Signature.empty))
 
 
-@pytest.mark.parametrize("exercise_id", sorted(CONTRACT))
-def test_solution_and_exercise_keep_the_contract(exercise_id):
-    lesson, name = exercise_id.split(".")
+@pytest.mark.parametrize("exercise", exercises(), ids=lambda e: e.id)
+def test_solution_and_exercise_keep_the_contract(exercise):
+    """The registry's signature of each exercise is the contract (names and defaults included)."""
     for package in ("solutions", "exercises"):
-        fn = getattr(importlib.import_module(f"{package}.{lesson}"), name)
-        assert _plain_signature(fn) == CONTRACT[exercise_id], f"{package}.{exercise_id}"
+        fn = getattr(importlib.import_module(f"{package}.{exercise.lesson}"), exercise.name)
+        assert _plain_signature(fn) == exercise.signature, f"{package}.{exercise.id}"
 
 
-def test_lessons_follow_the_chapter():
-    ids = [l.id for l in lessons()]
-    assert ids == [l for l in CHAPTER_ORDER if l in ids]
-    assert set(CONTRACT) <= {e.id for e in exercises()}
+def test_a_lesson_is_the_registry_its_solutions_its_checks_and_its_wrong_answers():
+    from petkit import corpus
+    wrong = {e.exercise for e in corpus.read()}
+    for l in lessons():
+        assert (ROOT / "solutions" / f"{l.id}.py").exists() and (ROOT / "exercises" / f"{l.id}.py").exists()
+        assert (ROOT / "petkit" / "checks" / f"{l.id}.py").exists(), f"{l.id} has no checks module"
+        assert {e.id for e in l.exercises} <= wrong, f"{l.id}: exercises without wrong answers"
+
+
+def test_the_readme_lists_the_lessons_in_the_registry_order():
+    assert lesson_table() in (ROOT / "README.md").read_text(), (
+        "README's lesson table differs from the registry's; paste petkit.registry.lesson_table()")
+
+
+def test_a_registry_entry_without_a_signature_is_refused(tmp_path, monkeypatch):
+    from petkit import registry
+    text = registry.REGISTRY_FILE.read_text()
+    broken = tmp_path / "exercises.toml"
+    broken.write_text(text.replace('  signature = "(x)"\n', "", 1))
+    assert broken.read_text() != text
+    monkeypatch.setattr(registry, "REGISTRY_FILE", broken)
+    registry.lessons.cache_clear()
+    try:
+        with pytest.raises(registry.RegistryError, match="softmax.sigmoid.*signature"):
+            registry.lessons()
+    finally:
+        registry.lessons.cache_clear()
 
 
 @pytest.mark.parametrize("exercise", exercises(), ids=lambda e: e.id)

@@ -1,12 +1,12 @@
 """Benchmark: `petkit grade autograde --workers N` against one-by-one grading (petkit's and nbgrader's).
 
-    python -m petkit.bench_grade [--lesson softmax] [--students 40] [--workers 2] [--keep DIR]
+    python -m benchmarks.grade [--lesson softmax] [--students 40] [--workers 2] [--keep DIR]
 
 Generates STUDENTS submissions of LESSON (cycling through the reference answers, the release
 untouched, the samples and the notebooks of known wrong answers; every student has its own name, so
 its own hidden-test seed), copies the course three times, releases the lesson in each (not timed),
 then times `nbgrader autograde LESSON` (one process, one notebook after another), `petkit grade
-autograde LESSON` (the same, then the referee's re-run: see petkit/referee.py) and `petkit grade
+autograde LESSON` (the same, then the referee's re-run: see petkit/grading/referee.py) and `petkit grade
 autograde LESSON --workers N`. Prints the times, the speed-up of N workers over petkit's one-by-one
 run, the same work (target: at least 0.8 x N, i.e. 1.6 for 2 workers), what the referee costs, and
 whether every cell's score (nbgrader's, or the manual score of record petkit writes) is identical in
@@ -61,7 +61,7 @@ def make_course(folder: Path, lesson_id: str, subs: dict[str, str]) -> Path:
 
 def _env() -> dict[str, str]:
     from petkit import ROOT
-    from petkit.grade import _tools_env
+    from petkit.grading.course import tools_env as _tools_env
     return {**os.environ, **_tools_env(), "NO_COLOR": "1",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
 
@@ -97,13 +97,13 @@ def _total(g: dict[str, dict[str, tuple]]) -> float:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.grade", description=__doc__.splitlines()[0])
     p.add_argument("--lesson", default="softmax")
     p.add_argument("--students", type=int, default=40)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--keep", type=Path, default=None, help="make the two courses here and keep them")
     args = p.parse_args(argv)
-    from petkit.grade import Course
+    from petkit.grading.course import Course
     base = args.keep or Path(tempfile.mkdtemp(prefix="petkit-bench-grade-"))
     try:
         subs = submissions(args.lesson, args.students)

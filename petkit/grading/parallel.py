@@ -4,7 +4,7 @@
 Each worker grades one student in a private scratch course (the course's nbgrader_config.py, its
 source/LESSON/, a copy of a template gradebook that holds only the assignment, and the student's
 submitted files, all sent in the task: a worker on another machine needs no shared folder). It runs
-the very same `Course.autograde_submission` the serial path runs, with the same PETKIT_* settings,
+the very same `grade_submission` the serial path runs, with the same PETKIT_* settings,
 and returns data: the autograded files and every grade and comment nbgrader saved.
 
 Only this process writes the real gradebook (SQLite by default, or whatever nbgrader's
@@ -28,6 +28,12 @@ import time
 import warnings
 from pathlib import Path
 
+from petkit import environ
+from petkit.grading.course import Course, tools_env
+from petkit.grading.results import Graded
+from petkit.grading.results import result as read_result
+from petkit.grading.submission import grade_submission
+
 SCRATCH_DB = "gradebook.db"
 
 
@@ -45,7 +51,6 @@ def _write_tree(folder: Path, files: dict[str, bytes]) -> None:
 
 
 def _scratch_course(root: Path, task: dict):
-    from petkit.grade import Course
     root.mkdir(parents=True)
     if task["config"] is not None:
         (root / "nbgrader_config.py").write_text(task["config"])
@@ -59,15 +64,14 @@ def _scratch_course(root: Path, task: dict):
 def grade_in_scratch(shared: dict, student: dict) -> dict:
     """Grade one student's submission in a private scratch course; return what to commit. `shared`
     is the same for every student (sent once to a Dask cluster), `student` is its own."""
-    from petkit.grade import _env
     task = {**shared, **student}
     lesson, student = task["lesson"], task["student"]
     with tempfile.TemporaryDirectory(prefix="petkit-grade-") as tmp:
         course = _scratch_course(Path(tmp) / "course", task)
         (course.root / SCRATCH_DB).write_bytes(task["gradebook"])
         _write_tree(course.root / "submitted" / student / lesson, task["submission"])
-        with _env(**task["env"]):
-            graded = course.autograde_submission(lesson, student, force=True)
+        with environ(**task["env"]):
+            graded = grade_submission(course, lesson, student, force=True)
         autograded = course.root / "autograded" / student / lesson
         return {"student": student, "problem": graded.problem,
                 "autograded": _read_tree(autograded) if autograded.is_dir() else {},
@@ -97,7 +101,6 @@ def _pending(course, lesson: str, student: str) -> Path:
 def commit(course, lesson: str, result: dict) -> None:
     """Put one student's result into the course: its autograded files and its grades, the grades in
     one transaction; a pending marker covers the moments in between."""
-    from petkit.grade import _env, _tools_env
     student = result["student"]
     marker = _pending(course, lesson, student)
     marker.parent.mkdir(parents=True, exist_ok=True)
@@ -113,7 +116,7 @@ def commit(course, lesson: str, result: dict) -> None:
         dest.rename(old)
     if result["autograded"]:
         new.rename(dest)
-    with warnings.catch_warnings(), _env(**_tools_env()), course.gradebook() as gb:
+    with warnings.catch_warnings(), environ(**tools_env()), course.gradebook() as gb:
         warnings.simplefilter("ignore")
         _store(gb, lesson, student, result["grades"])
     if old.exists():
@@ -291,7 +294,6 @@ def autograde(course, lesson: str, students: list[str], force: bool = False, wor
               scheduler: str | None = None, progress: bool = True) -> list:
     """Grade `students` of LESSON in parallel; the results in `students` order, as the serial path
     gives them. A student whose worker died or was cancelled is reported as not graded (re-run)."""
-    from petkit.grade import Graded
     course.ensure_gradebook()
     skip = set() if force else finished(course, lesson, students)
     problems: dict[str, str] = {}
@@ -323,7 +325,7 @@ def autograde(course, lesson: str, students: list[str], force: bool = False, wor
             raise
     results = []
     for s in students:
-        graded = course.result(lesson, s) if (course.root / "submitted" / s / lesson).is_dir() else Graded(s, lesson)
+        graded = read_result(course, lesson, s) if (course.root / "submitted" / s / lesson).is_dir() else Graded(s, lesson)
         if s in skip:
             graded.notes.insert(0, "already graded: left as it was (--force grades it again)")
         elif s not in problems:

@@ -1,6 +1,6 @@
 """Benchmark: the hand-written `lr_find` against fastai's `learn.lr_find()` on the same learner.
 
-    python -m petkit.bench_lr_find [--impl solutions] [--arch resnet18] [--num-it 30] [--repeats 2]
+    python -m benchmarks.lr_find [--impl solutions] [--arch resnet18] [--num-it 30] [--repeats 2]
 
 Each run gets a fresh learner built the same way (petkit.learners.tiny_learner, same seed, one torch
 thread, no workers) and the same random state, so both do exactly the same training steps; the runs
@@ -64,7 +64,7 @@ def measure(impl: str = "solutions", arch: str = "resnet18", num_it: int = 30, r
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m petkit.bench_lr_find", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.lr_find", description=__doc__.split("\n\n")[0])
     p.add_argument("--impl", default="solutions", help="package whose lr_finder.lr_find is timed (default solutions)")
     p.add_argument("--arch", default="resnet18", choices=["tiny", "resnet18", "resnet34"])
     p.add_argument("--num-it", type=int, default=30, help="finder batches per run (default 30)")

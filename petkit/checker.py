@@ -1,20 +1,17 @@
-"""Run checks in a worker process (petkit.worker), bounded in time, and collect the outcomes.
+"""`petkit check`'s parent side: the checks of each exercise run in a child process
+(petkit.checker_child) bounded in time and memory, and come back as ExerciseResults.
 
 Standard library only: `petkit check` must not pay for importing torch twice.
 """
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
 import sys
-import threading
-import queue
 from dataclasses import dataclass, field
 from typing import Callable
 
 from petkit.registry import Exercise
+from petkit.supervisor import ChildProcess, TimedOut
 
 DEFAULT_TIMEOUT = float(os.environ.get("PETKIT_TIMEOUT", "120"))
 
@@ -55,7 +52,7 @@ def status_of(outcomes: list[dict]) -> str:
 def run(exercises: list[Exercise], impl: str, timeout: float = DEFAULT_TIMEOUT,
         on_result: Callable[[ExerciseResult], None] | None = None) -> list[ExerciseResult]:
     """Check each exercise; an exercise that runs past `timeout` seconds or kills the worker is
-    reported as such, and a fresh worker carries on with the rest."""
+    reported as such, and a fresh child carries on with the rest."""
     results = {e.id: ExerciseResult(e) for e in exercises}
     pending = [e.id for e in exercises]
     while pending:
@@ -64,55 +61,36 @@ def run(exercises: list[Exercise], impl: str, timeout: float = DEFAULT_TIMEOUT,
 
 
 def _one_worker(pending, impl, timeout, results, on_result) -> list[str]:
-    cmd = [sys.executable, "-m", "petkit.worker", "--impl", impl, *pending]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=os.getcwd(), start_new_session=True)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout] + [lines.put(None)], daemon=True).start()
-    stderr: list[str] = []
-    threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True).start()
+    """One child checks the pending exercises in turn; returns those it did not reach."""
+    cmd = [sys.executable, "-m", "petkit.checker_child", "--impl", impl, *pending]
     current = None
-    try:
+    with ChildProcess(cmd, cwd=os.getcwd()) as child:
         while True:
             try:
-                # the clock starts once the worker says which exercise it is on (imports excluded)
-                line = lines.get(timeout=timeout if current else max(timeout, 120))
-            except queue.Empty:
-                _kill(proc)
+                # the clock starts once the child says which exercise it is on (imports excluded)
+                event = child.next_event(timeout if current else max(timeout, 120))
+            except TimedOut:
+                child.kill()
                 stuck = current or pending[0]
                 _finish(results[stuck], on_result,
                         problem=f"stopped after {timeout:g} s without finishing: does it loop forever? "
                                 f"(raise the limit with --timeout or PETKIT_TIMEOUT)")
                 return pending[pending.index(stuck) + 1:]
-            if line is None:
+            if event is None:
                 break
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if event["event"] == "start":
+            if event.get("event") == "start":
                 current = event["exercise"]
-            elif event["event"] == "outcome":
+            elif event.get("event") == "outcome":
                 results[event["exercise"]].outcomes.append(event)
-            elif event["event"] == "done":
+            elif event.get("event") == "done":
                 _finish(results[event["exercise"]], on_result)
                 current = None
-        proc.wait()
-    except KeyboardInterrupt:
-        _kill(proc)
-        raise
-    unfinished = [e for e in pending if results[e].status == "not run"]
-    if not unfinished:
-        return []
-    stuck = current or unfinished[0]
-    code = proc.returncode
-    how = (f"killed by signal {signal.Signals(-code).name}" if code and code < 0 else f"exit status {code}")
-    if code == -signal.SIGKILL:
-        how += " (out of memory?)"
-    tail = " ".join("".join(stderr).strip().splitlines()[-1:])
-    _finish(results[stuck], on_result,
-            problem=f"the process running it died ({how})" + (f": {tail}" if tail else ""))
-    return [e for e in unfinished if e != stuck]
+        unfinished = [e for e in pending if results[e].status == "not run"]
+        if not unfinished:
+            return []
+        stuck = current or unfinished[0]
+        _finish(results[stuck], on_result, problem=f"the process running it died ({child.ended()})")
+        return [e for e in unfinished if e != stuck]
 
 
 def _finish(result: ExerciseResult, on_result, problem: str = "") -> None:
@@ -120,11 +98,3 @@ def _finish(result: ExerciseResult, on_result, problem: str = "") -> None:
     result.status = "failing" if problem else status_of(result.outcomes)
     if on_result:
         on_result(result)
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()

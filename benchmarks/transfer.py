@@ -1,7 +1,7 @@
 """Benchmark: what the `transfer` lesson claims, on the synthetic pets.
 
     petkit pretrain --arch resnet18            # once: the offline body (or have ImageNet's in torch's cache)
-    python -m petkit.bench_transfer [--impl solutions] [--epochs 5] [--breeds 10] [--per-class 30]
+    python -m benchmarks.transfer [--impl solutions] [--epochs 5] [--breeds 10] [--per-class 30]
 
 1. Transfer learning pays: the same number of epochs from the pretrained body (make_learner, then
    `fine_tune(learn, epochs - 1, base_lr=lr)`: one frozen epoch and epochs - 1 unfrozen) against the
@@ -104,7 +104,7 @@ def fine_tune_times(impl: str = "solutions", epochs: int = 1, repeats: int = 2, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m petkit.bench_transfer", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.transfer", description=__doc__.split("\n\n")[0])
     p.add_argument("--impl", default="solutions", help="package whose transfer lesson is used (default solutions)")
     p.add_argument("--arch", default="resnet18", choices=["resnet18", "resnet34", "resnet50"])
     p.add_argument("--epochs", type=int, default=5, help="epochs for both learners (default 5)")

@@ -1,0 +1,268 @@
+"""A course folder and nbgrader configured for it: the gradebook, the release, the samples, export
+and feedback. Grading a submission is petkit.grading.submission's job; this module grades nothing.
+
+nbgrader runs in this process through its Python classes, configured by the course's
+nbgrader_config.py, with the kit's .venv/bin first on PATH (nbgrader's first database creation runs
+`alembic` from PATH). The gradebook is created under a temporary name and renamed when complete, so
+a failed first run never leaves a broken one behind.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import shutil
+import sqlite3
+import sys
+import warnings
+from pathlib import Path
+
+from petkit import ROOT
+from petkit import environ
+
+DEFAULT_COURSE = ROOT / "grader"
+GRADEBOOK = "gradebook.db"
+
+
+class GradeError(Exception):
+    """Something the instructor has to fix before grading can go on (a missing lesson, a broken gradebook)."""
+
+
+# --- nbgrader, configured for one course -------------------------------------------------------
+
+def tools_env() -> dict[str, str]:
+    """PATH with the venv's tools (alembic, jupyter) first, and PYTHONPATH with the kit on it, for
+    nbgrader and the kernels it starts."""
+    bin_dir = str(Path(sys.executable).parent)
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != bin_dir]
+    py = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(ROOT)]
+    return {"PATH": os.pathsep.join([bin_dir] + path), "PYTHONPATH": os.pathsep.join([str(ROOT)] + py)}
+
+
+class Course:
+    """A course folder: nbgrader_config.py, source/, and whatever nbgrader has made there."""
+
+    def __init__(self, root: Path | str = DEFAULT_COURSE, timeout: float | None = None, verbose: bool = False):
+        from traitlets.config import Config
+        from traitlets.config.loader import PyFileConfigLoader
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise GradeError(f"there is no course folder {self.root}; the kit's is grader/ (`--course DIR` picks another)")
+        self.config = Config()
+        if (self.root / "nbgrader_config.py").exists():
+            self.config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config())
+        self.config.CourseDirectory.root = str(self.root)
+        if timeout is not None:
+            self.config.ExecutePreprocessor.timeout = self.config.Execute.timeout = int(timeout)
+        self.verbose = verbose
+        self.referee = True  # petkit.grading.referee re-derives each score; off only to compare with plain nbgrader
+        self.log = logging.getLogger("petkit.grade.nbgrader")  # nbgrader's log: kept, shown with --verbose
+        self.log.propagate = False
+        self.log.setLevel(logging.INFO)
+        if not self.log.handlers:
+            self.log.addHandler(logging.NullHandler())
+
+    # nbgrader's objects
+    def coursedir(self, **traits):
+        from nbgrader.coursedir import CourseDirectory
+        cd = CourseDirectory(config=self.config, log=self.log)
+        for k, v in traits.items():
+            setattr(cd, k, v)
+        return cd
+
+    @property
+    def course_id(self) -> str:
+        return self.coursedir().course_id
+
+    @property
+    def db_url(self) -> str:
+        return self.coursedir().db_url
+
+    def gradebook(self):
+        from nbgrader.api import Gradebook
+        self.ensure_gradebook()
+        return Gradebook(self.db_url, self.course_id)
+
+    def run(self, converter) -> tuple[bool, str]:
+        """Start an nbgrader converter; (whether it succeeded, its log)."""
+        buffer = io.StringIO()
+        handler = logging.StreamHandler(buffer)
+        handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+        self.log.addHandler(handler)
+        echo = None
+        if self.verbose:
+            echo = logging.StreamHandler(sys.stderr)
+            echo.setFormatter(logging.Formatter("  nbgrader: [%(levelname)s] %(message)s"))
+            self.log.addHandler(echo)
+        ok = True
+        try:
+            with warnings.catch_warnings(), environ(**tools_env()):
+                warnings.simplefilter("ignore")  # SQLAlchemy's warnings about nbgrader's own sessions
+                converter.start()
+        except Exception as e:  # noqa: BLE001 - nbgrader raises NbGraderException and others; report them all
+            ok = False
+            self.log.error("%s: %s", type(e).__name__, e)
+        finally:
+            self.log.removeHandler(handler)
+            if echo:
+                self.log.removeHandler(echo)
+        return ok, buffer.getvalue()
+
+    # --- the gradebook ---------------------------------------------------------------------
+
+    def ensure_gradebook(self) -> None:
+        """Make gradebook.db if it is missing, whole or not at all; remove a broken one that a failed
+        first run left behind (tables but no alembic version, and nothing in them)."""
+        default = f"sqlite:///{self.root / GRADEBOOK}"
+        if self.db_url != default:
+            return  # a database the instructor configured: theirs to manage
+        db = self.root / GRADEBOOK
+        if db.exists():
+            problem = broken_gradebook(db)
+            if not problem:
+                return
+            if _holds_grades(db):
+                raise GradeError(f"{db} is damaged ({problem}) but holds grades: back it up, then run "
+                                 f"`nbgrader db upgrade` in {self.root}, or move it away to start afresh")
+            print(f"petkit grade: removing {db}: {problem} (left by a failed first run); making it again",
+                  file=sys.stderr)
+            db.unlink()
+        from nbgrader.api import Gradebook
+        tmp = db.with_name(f".{GRADEBOOK}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            try:
+                with environ(**tools_env()), Gradebook(f"sqlite:///{tmp}", self.course_id):
+                    pass
+            except Exception as e:  # noqa: BLE001
+                raise GradeError(f"could not create the gradebook ({type(e).__name__}: {e}); nbgrader needs "
+                                 f"`alembic` on PATH (it is in {Path(sys.executable).parent})") from None
+            problem = broken_gradebook(tmp)
+            if problem:
+                raise GradeError(f"nbgrader made an incomplete gradebook ({problem})")
+            os.replace(tmp, db)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    # --- the steps -------------------------------------------------------------------------
+
+    def source_notebook(self, lesson: str) -> Path:
+        path = self.root / "source" / lesson / f"{lesson}.ipynb"
+        if not path.exists():
+            known = sorted(p.name for p in (self.root / "source").glob("*") if p.is_dir())
+            raise GradeError(f"there is no {path.relative_to(self.root)} in {self.root} (lessons here: "
+                             f"{', '.join(known) or 'none'}); `petkit sync` writes the source notebooks")
+        return path
+
+    def release(self, lesson: str) -> Path:
+        """The student version, release/LESSON/LESSON.ipynb (made afresh from source/ each time)."""
+        from nbgrader.converters import GenerateAssignment
+        self.source_notebook(lesson)
+        self._warn_if_stale(lesson)
+        self.ensure_gradebook()
+        conv = GenerateAssignment(coursedir=self.coursedir(assignment_id=lesson), config=self.config, log=self.log)
+        conv.force = True
+        conv.create_assignment = True
+        ok, log = self.run(conv)
+        out = self.root / "release" / lesson / f"{lesson}.ipynb"
+        if not ok or not out.exists():
+            raise GradeError(f"nbgrader generate_assignment {lesson} failed:\n{log_tail(log)}")
+        return out
+
+    def _warn_if_stale(self, lesson: str) -> None:
+        from petkit import notebooks
+        from petkit.registry import lessons
+        for l in lessons():
+            if l.id == lesson:
+                want = notebooks.dumps(notebooks.source_notebook(l))
+                if self.source_notebook(lesson).read_text() != want:
+                    print(f"petkit grade: warning: source/{lesson}/{lesson}.ipynb is not what `petkit sync` "
+                          f"writes from solutions/ (edited by hand, or sync not run)", file=sys.stderr)
+
+    def students(self, lesson: str) -> list[str]:
+        folder = self.root / "submitted"
+        return sorted(p.parent.name for p in folder.glob(f"*/{lesson}") if p.is_dir()) if folder.is_dir() else []
+
+    def add_samples(self, lesson: str) -> list[str]:
+        """Copy samples/<student>/LESSON/ into submitted/ (replacing earlier copies of the samples only)."""
+        added = []
+        for src in sorted((self.root / "samples").glob(f"*/{lesson}")):
+            dest = self.root / "submitted" / src.parent.name / lesson
+            if dest.exists():
+                shutil.rmtree(dest)
+            shutil.copytree(src, dest)
+            added.append(src.parent.name)
+        if not added:
+            raise GradeError(f"no samples for {lesson} under {self.root / 'samples'} (`petkit sync` writes them)")
+        return added
+
+    def export(self, to: Path | str | None = None) -> Path:
+        from nbgrader.plugins import CsvExportPlugin
+        to = Path(to) if to else self.root / "grades.csv"
+        to.parent.mkdir(parents=True, exist_ok=True)
+        plugin = CsvExportPlugin(config=self.config, log=self.log)
+        plugin.to = str(to)
+        with self.gradebook() as gb:
+            plugin.export(gb)
+        return to
+
+    def feedback(self, lesson: str) -> list[Path]:
+        """feedback/<student>/LESSON/LESSON.html for every graded submission; refuses to leave any
+        that shows hidden test code (a course config that lost ClearHiddenTests)."""
+        from nbgrader.converters import GenerateFeedback
+        self.source_notebook(lesson)
+        if not list((self.root / "autograded").glob(f"*/{lesson}")):
+            raise GradeError(f"no autograded submissions of {lesson} yet: run `petkit grade autograde {lesson}` first")
+        conv = GenerateFeedback(coursedir=self.coursedir(assignment_id=lesson, student_id="*"), config=self.config,
+                                log=self.log)
+        conv.force = True
+        ok, log = self.run(conv)
+        pages = sorted((self.root / "feedback").glob(f"*/{lesson}/*.html"))
+        leaking = [p for p in pages if _shows_hidden_tests(p.read_text(errors="replace"))]
+        for p in leaking:
+            p.unlink()
+        if leaking:
+            raise GradeError(f"the feedback showed hidden test code, so it was deleted: "
+                             f"{', '.join(str(p.relative_to(self.root)) for p in leaking)}. Keep "
+                             f"ClearHiddenTests and petkit.grading.preprocessors.HideTestTracebacks in "
+                             f"GenerateFeedback.preprocessors (see grader/nbgrader_config.py)")
+        if not ok:
+            raise GradeError(f"nbgrader generate_feedback {lesson} failed:\n{log_tail(log)}")
+        return pages
+
+
+def broken_gradebook(db: Path) -> str:
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if not tables:
+                return "it is empty"
+            if "alembic_version" not in tables:
+                return "it has no alembic version"
+            if not con.execute("SELECT COUNT(*) FROM alembic_version").fetchone()[0]:
+                return "its alembic version is missing"
+    except sqlite3.DatabaseError as e:
+        return f"it is not an SQLite database ({e})"
+    return ""
+
+
+def _holds_grades(db: Path) -> bool:
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            return any(con.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]
+                       for t in ("student", "assignment", "submitted_assignment") if t in tables)
+    except sqlite3.DatabaseError:
+        return False
+
+
+def _shows_hidden_tests(html: str) -> bool:
+    from petkit.notebooks import BEGIN_HIDDEN
+    return BEGIN_HIDDEN.strip("# ") in html or "check_hidden(" in html
+
+
+def log_tail(log: str, n: int = 15) -> str:
+    return "\n".join(log.strip().splitlines()[-n:])
+
+

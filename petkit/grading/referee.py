@@ -1,0 +1,221 @@
+"""The referee: each exercise's grade of record, derived where the learner's kernel cannot reach.
+
+nbgrader scores a test cell by whether it raised in the learner's own kernel, so code in an answer
+cell can change how its own score is computed (replace `petkit.nbcheck.check`, `torch.allclose`,
+a builtin...). After nbgrader's run, `petkit grade` asks the referee instead, and records per test
+cell the lower of the two scores (nbgrader's manual-grade override), so the kernel can only ever
+lose points it did not earn:
+
+1. the locked cells of the submission are compared with the source notebook: a test cell edited or
+   deleted costs its exercise (nbgrader restores the original when it runs; the referee says so);
+2. each answer cell is read statically for what an answer never needs (the kit's own packages,
+   hypothesis, gc/ctypes/inspect, assigning attributes of modules, opening files, ending the
+   process): such a cell scores 0 with a message naming what was found, and is not run at all;
+3. the remaining answer cells run in a fresh process (`python -m petkit.grading.sealed`), time- and
+   memory-bounded, in an empty temporary folder, with the course's given cell taken from the source
+   notebook, and the checks, oracles and comparison functions imported and sealed BEFORE any
+   learner code runs: after each cell and each exercise the sealed attributes are compared by
+   identity with the originals (a change scores 0 for that exercise and is undone). Results come
+   back on a pipe the parent owns, each line signed with a token the learner's code never sees in
+   its namespace.
+
+What this can and cannot guarantee is said in the README ("Integrity").
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import tempfile
+from dataclasses import dataclass, field
+
+from petkit import ROOT
+from petkit.grading.screen import cell_text, cells_by_id, locked_cell_problems, scan
+from petkit.supervisor import ChildProcess, TimedOut
+
+# --- 3. the fresh, bounded process ----------------------------------------------------------------
+
+@dataclass
+class Verdict:
+    """The referee's word on one exercise: whether its checks pass, and why not."""
+    exercise: str               # the exercise's function name (its answer cell's grade_id)
+    passed: bool = False
+    message: str = ""
+    note: str = ""              # something seen that costs nothing (a flood of output)
+
+
+@dataclass
+class Plan:
+    lesson: str
+    given: str
+    cells: dict[str, str]                 # answer grade_id -> code, in notebook order
+    exercises: dict[str, str]             # function name -> exercise id, to check
+    skip: set[str] = field(default_factory=set)
+    notes: dict[str, str] = field(default_factory=dict)   # answer grade_id -> what the referee saw
+
+
+def judge(source_nb: dict, submitted_nb: dict, lesson_id: str, student: str, timeout: float = 60,
+          memory_mb: int = 4096, rerun: set[str] | None = None) -> dict[str, Verdict]:
+    """The referee's verdict on every exercise of the lesson, keyed by function name. With `rerun`,
+    only those exercises' checks run again (the others scored 0 in the kernel: nothing to take away);
+    the locked cells and the static screen are judged for all of them."""
+    from petkit.notebooks import GIVEN_ID, answer_id, tests_id
+    from petkit.registry import lesson
+    exs = lesson(lesson_id).exercises
+    verdicts = {e.name: Verdict(e.name) for e in exs}
+    locked = locked_cell_problems(source_nb, submitted_nb)
+    mine = cells_by_id(submitted_nb)
+    given = cell_text(cells_by_id(source_nb)[GIVEN_ID])
+    cells, todo, skip = {}, {}, set()
+    for e in exs:
+        v = verdicts[e.name]
+        code = cell_text(mine[answer_id(e)]) if answer_id(e) in mine else None
+        if code is None:
+            v.message = f"its answer cell {answer_id(e)} is missing"
+            continue
+        cells[answer_id(e)] = code
+        found = scan(code)
+        if found:
+            v.message = f"cheat detected: the answer cell {found}"
+            skip.add(answer_id(e))
+            continue
+        if tests_id(e) in locked:
+            v.message = f"cheat detected: {locked[tests_id(e)]}"
+            continue
+        if rerun is None or e.name in rerun:
+            todo[e.name] = e.id
+    if todo:
+        plan = Plan(lesson_id, given, cells, todo, skip)
+        for name, (passed, message) in _run(plan, student, timeout, memory_mb).items():
+            verdicts[name].passed, verdicts[name].message = passed, message
+        for name, note in plan.notes.items():
+            if name in verdicts:
+                verdicts[name].note = note
+    return verdicts
+
+
+def _run(plan: Plan, student: str, timeout: float, memory_mb: int) -> dict[str, tuple[bool, str]]:
+    """Run the plan in fresh worker processes until every exercise has a result: a worker that runs
+    past `timeout` on one step, or dies, costs that step's exercise, and a new one goes on."""
+    results: dict[str, tuple[bool, str]] = {}
+    skip = set(plan.skip)
+    by_cell = {name: name for name in plan.exercises}  # answer cell grade_id == function name
+    while len(results) < len(plan.exercises):
+        pending = {n: i for n, i in plan.exercises.items() if n not in results}
+        step, why = _one_worker(plan, pending, skip, student, timeout, memory_mb, results, plan.notes)
+        if step is None:
+            for n in pending:
+                results.setdefault(n, (False, f"the referee could not run the checks ({why or 'no result'})"))
+            break
+        kind, name = step
+        if kind == "cell":
+            skip.add(name)
+            if name in by_cell and name not in results:
+                results[name] = (False, f"running its answer cell {why}")
+        else:
+            results.setdefault(name, (False, f"its checks {why}"))
+    return results
+
+
+def _one_worker(plan, pending, skip, student, timeout, memory_mb, results, notes):
+    """One sealed child runs what is pending; returns (the step it was on when it stopped, why), or
+    (None, ...) when it finished or never started an answer."""
+    token = secrets.token_hex(16)
+    job = {"token": token, "lesson": plan.lesson, "given": plan.given,
+           "cells": {k: v for k, v in plan.cells.items() if k not in skip}, "exercises": pending,
+           "memory_mb": memory_mb}
+    # the grader's environment (the checks' settings, caches of pretrained bodies), with the kit on the path
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PETKIT_STUDENT": student, "OMP_NUM_THREADS": "1"}
+    with tempfile.TemporaryDirectory(prefix="petkit-referee-") as cwd, \
+            ChildProcess([sys.executable, "-m", "petkit.grading.sealed"], cwd=cwd, env=env, event_fd=True,
+                         token=token, stdin=(json.dumps(job) + "\n").encode()) as child:
+        step = None
+        while True:
+            try:
+                event = child.next_event(timeout if step else max(timeout, 300))
+            except TimedOut:
+                child.kill()
+                if step is None:
+                    return None, f"it did not start within {max(timeout, 300):g} s"
+                return step, f"ran past the time limit ({timeout:g} s): does it loop forever?"
+            if event is None:
+                break
+            kind = event.get("event")
+            if kind in ("cell", "check"):
+                step = (kind, event["name"])
+            elif kind == "result" and event["name"] in pending and event["name"] not in results:
+                results[event["name"]] = (bool(event["passed"]), str(event["message"]))
+                step = None
+            elif kind == "note" and event.get("name") in plan.cells:
+                notes.setdefault(event["name"], str(event["message"]))
+            elif kind == "cell-done":
+                step = None
+            elif kind == "finished":
+                return None, ""
+        child.kill()
+        how = child.ended()
+        if step is None:
+            return None, f"the process ended before any answer ran ({how})"
+        return step, f"killed the process running it ({how})"
+
+
+# --- the grade of record ----------------------------------------------------------------------------
+
+REFEREE_SAYS = "The grader's referee: "  # how its word starts in a gradebook comment
+
+
+def record(course, lesson_id: str, student: str) -> None:
+    """Judge one autograded submission and write the grade of record into the gradebook, in one
+    transaction: per test cell, the lower of nbgrader's score and the referee's (as nbgrader's manual
+    score, so every run writes the same and `needs_manual_grade` stays off), and the referee's word on
+    each exercise as the manual comment of its answer cell (the learner's feedback shows it, and
+    `results.result` reads it back, whichever process graded the submission)."""
+    from petkit.notebooks import GIVEN_ID, tests_id
+    from petkit.registry import lesson
+    source = json.loads(course.source_notebook(lesson_id).read_text())
+    folder = course.root / "submitted" / student / lesson_id
+    try:
+        submitted = json.loads((folder / f"{lesson_id}.ipynb").read_text())
+    except FileNotFoundError:
+        submitted = {"cells": []}  # every answer missing: the referee says so, each scores 0
+    exercises = {e.name: e for e in lesson(lesson_id).exercises}
+    test_of = {tests_id(e): name for name, e in exercises.items()}
+    timeout = float(course.config.ExecutePreprocessor.get("timeout", 60) or 60)
+    import warnings
+    with warnings.catch_warnings(), course.gradebook() as gb:
+        warnings.simplefilter("ignore")
+        earned = {test_of[g.name] for nb in gb.find_submission(lesson_id, student).notebooks
+                  for g in nb.grades if g.name in test_of and (g.auto_score or 0) > 0}
+    verdicts = judge(source, submitted, lesson_id, student, timeout=timeout,
+                     memory_mb=int(os.environ.get("PETKIT_REFEREE_MEMORY_MB", "8192")), rerun=earned)
+    words: dict[str, list[str]] = {name: [] for name in exercises}
+    given = locked_cell_problems(source, submitted).get(GIVEN_ID)
+    if given:  # nbgrader ran the course's own cell; say so once, on the first exercise
+        words[next(iter(exercises))].append(f"{given}: graded with the course's own cell")
+    for name, v in verdicts.items():
+        # a screened cell: the error nbgrader's notebook shows already says what was found
+        if v.message and not v.passed and not v.message.startswith("cheat detected: the answer cell"):
+            words[name].append(v.message)
+        if v.note:
+            words[name].append(v.note)
+    with warnings.catch_warnings(), course.gradebook() as gb:
+        warnings.simplefilter("ignore")
+        submission = gb.find_submission(lesson_id, student)
+        for nb in submission.notebooks:
+            for g in nb.grades:
+                if g.name in test_of:
+                    v = verdicts[test_of[g.name]]
+                    g.manual_score = min(g.auto_score or 0, g.max_score if v.passed else 0)
+                    g.needs_manual_grade = False
+            for c in nb.comments:
+                if c.name in words:
+                    c.manual_comment = REFEREE_SAYS + "; ".join(words[c.name]) if words[c.name] else None
+        gb.db.commit()
+
+
+def said(comment: str | None) -> str:
+    """The referee's word in a gradebook comment ('' when it said nothing)."""
+    return comment[len(REFEREE_SAYS):] if comment and comment.startswith(REFEREE_SAYS) else ""
+
+

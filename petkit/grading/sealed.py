@@ -1,0 +1,180 @@
+"""The referee's sealed child process: the checks imported and sealed before any learner code runs,
+then the answers, then each exercise's checks; results on a pipe with the parent's token.
+
+    python -m petkit.grading.sealed FD     (the job comes as one JSON line on stdin)
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from petkit.supervisor import emitter, limit_memory
+
+def _sealed_modules():
+    import builtins
+    import hypothesis
+    import torch
+    import torch.nn.functional
+    import torch.testing
+    import hypothesis.strategies
+    mods = [builtins, torch, torch.testing, torch.nn.functional, torch.linalg, hypothesis, hypothesis.strategies,
+            json, os, sys]
+    mods += [m for n, m in sorted(sys.modules.items()) if m is not None and n.split(".")[0] == "petkit"]
+    return mods
+
+
+def _snapshot(mods) -> dict:
+    import types
+    seal = {}
+    for m in mods:
+        for k, v in list(vars(m).items()):
+            if not (callable(v) or isinstance(v, types.ModuleType)):
+                continue  # a module's own data (caches, counters) changes as it works
+            seal[(id(m), k)] = (m, k, v, getattr(v, "__code__", None) if isinstance(v, types.FunctionType) else None)
+            if isinstance(v, type) and getattr(v, "__module__", "").split(".")[0] in ("petkit", "torch"):
+                for ck, cv in list(vars(v).items()):
+                    seal[(id(v), ck)] = (v, ck, cv, None)
+    import torch
+    for ck, cv in list(vars(torch.Tensor).items()):
+        seal[(id(torch.Tensor), ck)] = (torch.Tensor, ck, cv, None)
+    from petkit.checks.strategies import RUN
+    seal[("RUN",)] = (RUN, None, dict(RUN), None)
+    return seal
+
+
+def _tampered(seal: dict, restore: bool = True) -> list[str]:
+    import types
+    changed = []
+    for key, (owner, name, value, code) in seal.items():
+        if name is None:  # the examples settings
+            if dict(owner) != value:
+                changed.append("petkit's example settings")
+                if restore:
+                    owner.clear()
+                    owner.update(value)
+            continue
+        space = owner if isinstance(owner, type) else vars(owner)
+        now = space.__dict__.get(name, _MISSING) if isinstance(owner, type) else space.get(name, _MISSING)
+        label = f"{getattr(owner, '__name__', '?')}.{name}"
+        if now is not value:
+            changed.append(label)
+            if restore:
+                setattr(owner, name, value) if isinstance(owner, type) or not isinstance(space, dict) else space.__setitem__(name, value)
+        elif code is not None and isinstance(value, types.FunctionType) and value.__code__ is not code:
+            changed.append(f"{label}'s code")
+            if restore:
+                value.__code__ = code
+    return changed
+
+
+_MISSING = object()
+OUT_OF_MEMORY = ("MemoryError", "can't allocate memory", "Cannot allocate memory")
+FLOOD = 10**6  # bytes of output that count as a flood
+
+
+class _Sink:
+    """stdout while the learner's code runs: counted, and only the first MB passed on."""
+
+    def __init__(self, target):
+        self.target, self.count = target, 0
+
+    def write(self, text):
+        if self.count < FLOOD:
+            self.target.write(text[:FLOOD])
+        self.count += len(text)
+        return len(text)
+
+    def flush(self):
+        self.target.flush()
+
+    def take(self) -> int:
+        n, self.count = self.count, 0
+        return n
+
+
+def _is_library(value) -> bool:
+    import types
+    if isinstance(value, types.ModuleType):
+        return True
+    return (getattr(value, "__module__", None) or "").split(".")[0] in ("petkit", "torch", "fastai", "hypothesis",
+                                                                         "numpy", "fastcore")
+
+
+def main(fd: int) -> int:
+    job = json.loads(sys.stdin.readline())
+    out = os.fdopen(fd, "w", buffering=1)
+    emit = emitter(out, token=job.pop("token"))
+
+    sink = sys.stdout = _Sink(sys.stderr)
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
+    import torch
+    torch.set_num_threads(1)
+    from petkit.checks.core import checks_for
+    from petkit.checks.runner import NOT_OWN
+    from petkit.nbcheck import failing
+    checks = {ex: checks_for(ex) for ex in job["exercises"].values()}
+    ns: dict = {"__name__": "__main__"}
+    exec(compile(job["given"], "<given>", "exec"), ns)  # the course's own cell, from the source notebook
+    if "fastai" in job["given"]:
+        import fastai.vision.all  # noqa: F401 - the checks import it later; its patches to torch are not the answer's
+    seal = _snapshot(_sealed_modules())
+    seal_ns = dict(ns)
+    limit_memory(job["memory_mb"])
+    broken: dict[str, str] = {}
+    for name, code in job["cells"].items():
+        emit(event="cell", name=name)
+        try:
+            exec(compile(code, f"<answer {name}>", "exec"), ns)
+        except BaseException as e:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too: the cell fails
+            broken[name] = f"its answer cell raised {type(e).__name__}: {str(e)[:200]}"
+        changed = _tampered(seal)
+        for k, v in seal_ns.items():  # the names the course's cell gives: torch, F, check...
+            if ns.get(k, _MISSING) is not v and _is_library(v):
+                changed.append(f"the given name {k}")
+                ns[k] = v
+        if changed:
+            broken[name] = f"cheat detected: its answer cell changed {', '.join(sorted(set(changed))[:4])}"
+        if sink.take() > FLOOD:
+            emit(event="note", name=name, message=f"its answer cell printed more than {FLOOD // 10**6} MB: "
+                                                  f"the output was cut, nothing else changes")
+        emit(event="cell-done", name=name)
+    for name, ex in job["exercises"].items():
+        emit(event="check", name=name)
+        if name in broken:
+            emit(event="result", name=name, passed=False, message=broken[name])
+            continue
+        fn = ns.get(name)
+        if not callable(fn):
+            emit(event="result", name=name, passed=False, message=f"{name} is not defined as a function")
+            continue
+        failures, died = [], ""
+        try:  # the visible checks, then (when they pass) the hidden ones, as the test cell runs them
+            failures, _ = failing(ex, fn, checks=checks[ex])
+            if not failures:
+                failures, _ = failing(ex, fn, hidden=True, checks=checks[ex])
+        except BaseException as e:  # noqa: BLE001 - sys.exit() inside the answer, and the like
+            died = f"{name} raised {type(e).__name__} ({str(e)[:200]}) out of the checks"
+        changed = _tampered(seal)
+        if changed:
+            message = f"cheat detected: calling {name} changed {', '.join(sorted(set(changed))[:4])}"
+        elif died:
+            message = died
+        elif any(o.message.startswith(NOT_OWN) for _, o in failures):
+            message = next(o.message for _, o in failures if o.message.startswith(NOT_OWN)).splitlines()[0][:300]
+        elif any(w in o.message for _, o in failures for w in OUT_OF_MEMORY):
+            message = "ran out of memory: " + next(o.message for _, o in failures
+                                                   if any(w in o.message for w in OUT_OF_MEMORY)).splitlines()[0][:300]
+        elif failures:
+            c, o = failures[0]
+            message = f"{len(failures)} check(s) fail; first: {c.title}: {o.message.splitlines()[0][:200]}"
+        else:
+            message = ""
+        emit(event="result", name=name, passed=not message, message=message)
+    emit(event="finished")
+    out.close()
+    os._exit(0)  # no atexit or finalizers of the learner's code after the results
+
+
+if __name__ == "__main__":
+    sys.exit(main(int(sys.argv[1])))

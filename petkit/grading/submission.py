@@ -1,0 +1,100 @@
+"""Grading one student's submission of a lesson: nbgrader's Autograde in its kernel, then the
+referee's grade of record. Nothing here depends on the other submissions."""
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+from petkit import environ
+from petkit.grading.course import log_tail
+from petkit.grading.referee import record
+from petkit.grading.results import Graded, result
+
+
+def grade_submission(course, lesson: str, student: str, force: bool = False) -> Graded:
+    """Grade one student's submission of LESSON; never raises for a fault in the submission."""
+    from nbgrader.converters import Autograde
+    folder = course.root / "submitted" / student / lesson
+    if not folder.is_dir():
+        return Graded(student, lesson, problem=f"no submission: {folder} does not exist")
+    course.ensure_gradebook()
+    unreadable = {p.name: why for p in sorted(folder.glob("*.ipynb")) if (why := unreadable_notebook(p))}
+    unreadable.update(missing_notebooks(folder, lesson))
+    if unreadable:
+        _record_zero(course, lesson, student)
+        graded = result(course, lesson, student)
+        graded.problem = "; ".join(f"{name} {why}" for name, why in unreadable.items()) + ": it gets 0"
+        return graded
+    conv = Autograde(coursedir=course.coursedir(assignment_id=lesson, student_id=student), config=course.config,
+                     log=course.log)
+    conv.force = force
+    conv.create_student = True
+    with environ(PETKIT_STUDENT=student):
+        ok, log = course.run(conv)
+    if not ok:
+        _record_zero(course, lesson, student)
+    if ok and course.referee and "Skipping existing assignment" not in log:
+        record(course, lesson, student)  # the grade of record, out of the kernel's reach
+    graded = result(course, lesson, student)
+    if "Skipping existing assignment" in log:
+        graded.notes.insert(0, "already graded: left as it was (--force grades it again)")
+    if not ok:
+        graded.problem = _why_failed(log)
+    return graded
+
+
+def _record_zero(course, lesson: str, student: str) -> None:
+    """The submission as graded with 0 everywhere (no earlier grade or autograded notebook kept)."""
+    stale = course.root / "autograded" / student / lesson
+    if stale.exists():
+        shutil.rmtree(stale)
+    with warnings.catch_warnings(), course.gradebook() as gb:
+        warnings.simplefilter("ignore")
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(lesson, student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grade.auto_score, grade.manual_score, grade.needs_manual_grade = 0, None, False
+        gb.db.commit()
+
+
+def unreadable_notebook(path: Path) -> str:
+    """Why nbgrader could not read this notebook, in a few words ('' when it can)."""
+    import nbformat
+    text = path.read_text(errors="replace")
+    try:
+        json.loads(text)
+    except ValueError as e:
+        return f"is not valid notebook JSON ({e})"
+    try:
+        nbformat.reads(text, as_version=4)
+    except Exception as e:  # noqa: BLE001 - nbformat raises several kinds
+        return f"is not a notebook nbformat can read ({type(e).__name__}: {str(e).splitlines()[0][:200]})"
+    return ""
+
+
+def _why_failed(log: str) -> str:
+    if "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log.lower():
+        return ("the kernel died while running the notebook (does the code call exit(), quit() or "
+                "os._exit(), or use too much memory?): nbgrader could not finish it, so it gets 0")
+    errors = [l for l in log.splitlines() if l.startswith("[ERROR]") and "There was an error processing" not in l
+              and "Please see" not in l]
+    reason = errors[0][len("[ERROR] "):] if errors else log_tail(log, 1)
+    return f"nbgrader could not grade it ({reason[:300]}): it gets 0"
+
+
+def missing_notebooks(folder: Path, lesson_id: str) -> dict[str, str]:
+    """{notebook name: why} when the submission lacks the lesson's notebook (say what it holds instead)."""
+    name = f"{lesson_id}.ipynb"
+    if (folder / name).exists():
+        return {}
+    held = sorted(p.name for p in folder.iterdir())[:5] if folder.is_dir() else []
+    return {name: "is missing" + (f" (the folder holds: {', '.join(map(ascii_name, held))})" if held else
+                                  " (the folder is empty)")}
+
+
+def ascii_name(name: str) -> str:
+    """A file name as it can be printed, whatever bytes it is made of."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

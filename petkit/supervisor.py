@@ -1,0 +1,143 @@
+"""One supervisor for every bounded child process: `petkit check`'s checks, the referee's sealed run.
+
+A child speaks a line protocol: one JSON object per line, on its stdout or on a pipe of its own
+(`event_fd`, so that stdout stays free for the learner's prints). The parent reads the lines on a
+thread and takes them one at a time with a time limit (`next_event(timeout)`); lines that are not
+JSON objects, or that lack the token the parent gave (`token`), are dropped, so code in the child
+cannot forge an event without knowing the token. The child runs in a session of its own, and
+`kill()` ends its whole process group. `ended()` says in words how it died.
+
+Standard library only: `petkit check` must not pay for importing torch twice.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import resource
+import signal
+import subprocess
+import threading
+from collections import deque
+
+
+class TimedOut(Exception):
+    """No event came from the child within the time limit."""
+
+
+class ChildProcess:
+    """A child process bounded in time, read as a stream of JSON events; a context manager that kills
+    the child's whole process group on the way out."""
+
+    def __init__(self, argv: list[str], *, cwd: str | None = None, env: dict[str, str] | None = None,
+                 stdin: bytes | None = None, event_fd: bool = False, token: str | None = None,
+                 max_line: int = 100_000, stderr_lines: int = 5):
+        self.token = token
+        self._tail: deque[str] = deque(maxlen=stderr_lines)
+        self._lines: queue.Queue = queue.Queue()
+        read_fd = write_fd = None
+        if event_fd:
+            read_fd, write_fd = os.pipe()
+            argv = [*argv, str(write_fd)]  # the child writes its events to the file descriptor it is given
+        self.proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, start_new_session=True,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL if event_fd else subprocess.PIPE, stderr=subprocess.PIPE,
+            pass_fds=(write_fd,) if event_fd else ())
+        if event_fd:
+            os.close(write_fd)
+            events = os.fdopen(read_fd, "rb")
+        else:
+            events = self.proc.stdout
+
+        def read_events():
+            with events:
+                for line in events:
+                    self._lines.put(line[:max_line])
+            self._lines.put(None)
+
+        def read_stderr():
+            for line in iter(self.proc.stderr.readline, b""):
+                self._tail.append(line[:300].decode(errors="replace"))
+        threading.Thread(target=read_events, daemon=True).start()
+        threading.Thread(target=read_stderr, daemon=True).start()
+        if stdin is not None:
+            try:
+                self.proc.stdin.write(stdin)
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass  # it died at once; ended() says how
+
+    def next_event(self, timeout: float) -> dict | None:
+        """The next event the child sends, or None when its stream has ended; TimedOut when none
+        comes within `timeout` seconds."""
+        while True:
+            try:
+                line = self._lines.get(timeout=timeout)
+            except queue.Empty:
+                raise TimedOut() from None
+            if line is None:
+                self._lines.put(None)  # stays ended for later calls
+                return None
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(event, dict):
+                continue
+            if self.token is not None:
+                if event.get("token") != self.token:
+                    continue
+                event = {k: v for k, v in event.items() if k != "token"}
+            return event
+
+    def kill(self) -> None:
+        """End the child and every process of its session, then reap it."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+
+    def ended(self) -> str:
+        """How the child ended, in words, with the last line it wrote on stderr (after kill() or wait)."""
+        code = self.proc.wait()
+        how = exit_description(code)
+        last = "".join(self._tail).strip().splitlines()[-1:]
+        return how + (f": {last[0]}" if last else "")
+
+    def __enter__(self) -> "ChildProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.kill()
+
+
+def exit_description(code: int | None) -> str:
+    """A process's exit status in words: `exit status 3`, `killed by signal SIGKILL (out of memory?)`."""
+    if code is not None and code < 0:
+        how = f"killed by signal {signal.Signals(-code).name}"
+        return how + (" (out of memory?)" if code == -signal.SIGKILL else "")
+    return f"exit status {code}"
+
+
+def emitter(stream, token: str | None = None):
+    """The child's side of the protocol: a function that writes one event per line and flushes it."""
+    def emit(**event) -> None:
+        if token is not None:
+            event = {"token": token, **event}
+        stream.write(json.dumps(event) + "\n")
+        stream.flush()
+    return emit
+
+
+def limit_memory(megabytes: int) -> None:
+    """Cap this process's address space at what is mapped now plus `megabytes` (0: no cap). torch
+    maps a lot before any learner code runs, so a fixed cap would break the import, not the answer."""
+    if megabytes <= 0:
+        return
+    with open("/proc/self/statm") as f:
+        mapped = int(f.read().split()[0]) * resource.getpagesize()
+    limit = mapped + megabytes * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
