@@ -6,7 +6,7 @@ Each run gets a fresh learner built the same way (petkit.learners.tiny_learner, 
 thread, no workers) and the same random state, so both do exactly the same training steps; the runs
 alternate (fastai, yours, fastai, yours, ...) so that both see the same machine, and the fastest of
 each is kept. Prints `lr_find: yours X s, fastai Y s, ratio Z` (wall clock; target: ratio <= 1.2,
-DESIGN.md), then the same in CPU time, the steadier figure when other jobs share the machine.
+the README's benchmark table), then the same in CPU time, the steadier figure when other jobs share the machine.
 """
 from __future__ import annotations
 
