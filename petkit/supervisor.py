@@ -60,7 +60,8 @@ class ChildProcess:
             for line in iter(self.proc.stderr.readline, b""):
                 self._tail.append(line[:300].decode(errors="replace"))
         threading.Thread(target=read_events, daemon=True).start()
-        threading.Thread(target=read_stderr, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=read_stderr, daemon=True)
+        self._stderr_reader.start()
         if stdin is not None:
             try:
                 self.proc.stdin.write(stdin)
@@ -103,6 +104,7 @@ class ChildProcess:
     def ended(self) -> str:
         """How the child ended, in words, with the last line it wrote on stderr (after kill() or wait)."""
         code = self.proc.wait()
+        self._stderr_reader.join(timeout=1)  # its last words (a process it left may hold stderr open)
         how = exit_description(code)
         last = "".join(self._tail).strip().splitlines()[-1:]
         return how + (f": {last[0]}" if last else "")
