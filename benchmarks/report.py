@@ -119,13 +119,17 @@ def synthetic_class(course_root: Path, lesson_id: str, students: int, seed: int 
     return truth
 
 
-def prepare(root: Path, lesson_id: str) -> Path:
-    """A course folder with the kit's config and the lesson's source, released (nbgrader, no kernel)."""
+def prepare(root: Path, lesson_id: str, db_url: str | None = None) -> Path:
+    """A course folder with the kit's config and the lesson's source, released (nbgrader, no kernel);
+    its gradebook at `db_url` when given (nbgrader's CourseDirectory.db_url, e.g. PostgreSQL)."""
     from petkit import ROOT
     from petkit.grade import Course
     course = root / "course"
     course.mkdir(parents=True)
     shutil.copy(ROOT / "grader" / "nbgrader_config.py", course)
+    if db_url:
+        with open(course / "nbgrader_config.py", "a") as f:
+            f.write(f"\nc.CourseDirectory.db_url = {db_url!r}\n")
     shutil.copytree(ROOT / "grader" / "source" / lesson_id, course / "source" / lesson_id)
     Course(course).release(lesson_id)
     return course

@@ -25,8 +25,9 @@ c.GenerateFeedback.preprocessors = [
 ]
 # petkit's feedback page (nbgrader's, with each exercise named in the table of contents, no
 # automatic "No response." comment, and the check output wrapped): petkit/templates/petkit_feedback/.
-from petkit.feedback import TEMPLATE, template_dirs  # noqa: E402
+from petkit.feedback import TEMPLATE, TEMPLATE_FILE, template_dirs  # noqa: E402
 c.HTMLExporter.template_name = TEMPLATE
+c.HTMLExporter.template_file = TEMPLATE_FILE
 c.HTMLExporter.extra_template_basedirs = template_dirs()
 
 # nbgrader's autograde steps, with petkit's Execute: a cell that kills the kernel (exit(), os._exit(),

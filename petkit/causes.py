@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from petkit.checks.runner import NOT_OWN  # how a failure for calling the library's shortcut starts
+
 KNOWN_MISTAKE = "This looks like a known mistake:"  # how the checks' output names a known misconception
 
 NOT_GRADED = "could not be graded"
@@ -81,13 +83,32 @@ def from_checks(message: str) -> Cause:
         group = f"uses {m.group(1)}, which is not written yet" if m else ""
         return Cause(NOT_STARTED, group, first.split(": replace", 1)[0])
     hidden = first.startswith(HIDDEN_SAYS)
-    title = next((m.group("title").strip() for l in lines if (m := _FIRST_CHECK.match(l))), "")
     summary = next((l for l in lines[1 if hidden else 0:] if not l.startswith(("- ", " "))), first)
     summary = _line(summary.split(": ", 1)[1] if re.match(r"^\S+\.\S+: \d+ of \d+ checks fail", summary) else summary)
     detail = (f"{HIDDEN_SAYS}: " if hidden else "") + summary
     if mistake:
         return Cause(MISTAKE, mistake, detail)
+    said = summary.split("; ", 1)[-1]  # the message the first line quotes
+    if said.startswith(NOT_OWN):  # the library's shortcut, whichever check caught it
+        called = re.search(r" called (\S+?)[:,]", said)
+        return Cause(HIDDEN if hidden else CHECK, f"{NOT_OWN}" + (f" (calls {called.group(1)})" if called else ""),
+                     detail)
+    blocks = _check_blocks(lines)
+    title = next((t for t, msg in blocks if msg and said[:80].rstrip(".") in msg), blocks[0][0] if blocks else "")
     return Cause(HIDDEN if hidden else CHECK, title or _line(summary), detail)
+
+
+def _check_blocks(lines: list[str]) -> list[tuple[str, str]]:
+    """(title, first line of its message) of each failing check in a ChecksFailed report."""
+    blocks, title = [], None
+    for l in lines:
+        m = _FIRST_CHECK.match(l)
+        if m:
+            title = m.group("title").strip()
+            blocks.append((title, ""))
+        elif title is not None and l.startswith("    ") and not blocks[-1][1]:
+            blocks[-1] = (title, l.strip())
+    return blocks
 
 
 def from_error(ename: str, evalue: str) -> Cause:
@@ -119,7 +140,7 @@ def _cheat_group(text: str) -> str:
 
 def from_referee(word: str) -> Cause:
     """The referee's word on an exercise whose points it took away (petkit.referee.record)."""
-    parts = [p.strip() for p in (word or "").split("; ") if p.strip()]
+    parts = [p.strip() for p in re.split(r"; (?!first: )", word or "") if p.strip()]  # "N check(s) fail; first: ..." is one
     for p in parts:
         if "cheat detected" in p:
             return Cause(CHEAT, _cheat_group(p), _line(p))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-TEMPLATE = "petkit_feedback"
+TEMPLATE = "petkit_feedback"       # the template's folder under TEMPLATES (its base: nbgrader's "feedback")
+TEMPLATE_FILE = "petkit.html.j2"   # not index.html.j2: it extends nbgrader's, found by that name
 TEMPLATES = Path(__file__).parent / "templates"
 NO_RESPONSE = "No response."  # the comment nbgrader's SaveAutoGrades gives an unchanged answer cell
 
