@@ -29,6 +29,7 @@ KIND_COLOURS = {causes.NOT_GRADED: "#424242", causes.NOT_STARTED: "#9e9e9e", cau
                 causes.ERROR: "#f9a825", causes.UNKNOWN: "#b0bec5"}
 SHOWN_PER_CAUSE = 30        # students listed in a cause's group; the rest are counted
 OPEN_PER_CAUSE = 8          # a group this small is listed open
+SHOWN_GROUPS = 12           # causes of one exercise shown at once; the rarer ones are folded
 OPEN_TABLE = 200            # a per-student table this long starts open
 FIGURES = ("scores.png", "exercises.png", "causes.png")
 
@@ -246,9 +247,14 @@ def _causes(results: ClassResults) -> list[str]:
         if not groups:
             out.append('<p class="muted">Everyone got full points.</p>')
             continue
-        out.append('<table class="causes"><tr><th>cause</th><th class="n">students</th><th>for example</th>'
-                   '<th>who</th></tr>')
-        for label, students in groups:
+        head = ('<table class="causes"><tr><th>cause</th><th class="n">students</th><th>for example</th>'
+                '<th>who</th></tr>')
+        out.append(head)
+        for i, (label, students) in enumerate(groups):
+            if i == SHOWN_GROUPS:  # the rarest causes, folded: a class of 1,000 can have many
+                rest = groups[SHOWN_GROUPS:]
+                out.append(f'</table><details class="more-causes"><summary>{len(rest)} more causes '
+                           f'({sum(len(st) for _, st in rest)} students)</summary>{head}')
             kind, _, group = label.partition(": ")
             example = next((d for _, d in students if d), "")
             shown = students[:SHOWN_PER_CAUSE]
@@ -262,7 +268,7 @@ def _causes(results: ClassResults) -> list[str]:
                        f'<td class="n" data-count>{len(students)}</td><td class="msg">{_e(example)}</td>'
                        f'<td><details{is_open}><summary>{len(students)} student{"s" if len(students) != 1 else ""}'
                        f'</summary><ul class="students">{items}{more_text}</ul></details></td></tr>')
-        out.append("</table>")
+        out.append("</table>" + ("</details>" if len(groups) > SHOWN_GROUPS else ""))
     return out
 
 

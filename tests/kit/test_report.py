@@ -212,6 +212,7 @@ def big_class(tmp_path_factory):
     return course, truth
 
 
+@pytest.mark.slow  # minutes: 300 students written through nbgrader's API
 def test_a_big_class_is_counted_exactly_and_aggregated(big_class):
     course, truth = big_class
     found = _check_against_gradebook(course, course / "per-exercise.csv")
@@ -402,3 +403,16 @@ def test_the_report_opens_in_a_real_browser(graded_class, tmp_path):
         return sum(abs(a - b) for a, b in zip(rgb, want)) < 30
     assert sum(n for n, c in colours if near(c, (0x2e, 0x7d, 0x32))) > 2000, "no full-points bars rendered"
     assert sum(n for n, c in colours if near(c, (0xc6, 0x28, 0x28))) > 2000, "no no-points bars rendered"
+
+
+def test_many_distinct_causes_are_folded_and_still_counted():
+    from bs4 import BeautifulSoup
+    from petkit import report
+    from petkit.classbook import ClassResults, ExerciseResult, StudentResult
+    students = [StudentResult(f"s{i:03d}", {"l.a": ExerciseResult("l.a", 0, 1, causes.Cause(causes.ERROR, f"E{i % 40}", "x"))})
+                for i in range(400)]
+    soup = BeautifulSoup(report.render(ClassResults("l", ["l.a"], {"l.a": 1.0}, students)), "html.parser")
+    rows = soup.select("tr.cause")
+    assert len(rows) == 40 and sum(int(r.select_one("td[data-count]").text) for r in rows) == 400
+    assert len(soup.select("details.more-causes tr.cause")) == 40 - report.SHOWN_GROUPS
+    assert all(len(r.select("ul.students li:not(.muted)")) == 10 for r in rows)
