@@ -449,3 +449,12 @@ def test_a_class_of_a_thousand_is_aggregated(tmp_path):
         assert row.select_one("details").get("open") is None
     assert soup.select_one("h2#students + details").get("open") is None
     assert len(soup.select("tr.student")) == 1000
+
+
+def test_a_report_before_any_grading_says_what_to_run(tmp_path):
+    course = _copy_course(tmp_path)
+    r = grade("report", LESSON, "--course", str(course))
+    assert r.returncode == 2 and f"holds no grades of {LESSON}" in r.stderr and "petkit grade autograde" in r.stderr
+    assert not (course / "reports").exists()
+    r = grade("report", "no_such_lesson", "--course", str(course))
+    assert r.returncode == 2 and "petkit sync" in r.stderr
