@@ -20,8 +20,15 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
     "petkit.grading.preprocessors.HideTestTracebacks",
+    "petkit.grading.feedback.ReadableFeedback",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# petkit's feedback page (nbgrader's, with each exercise named in the table of contents, no
+# automatic "No response." comment, and the check output wrapped): petkit/grading/templates/petkit_feedback/.
+from petkit.grading.feedback import TEMPLATE, TEMPLATE_FILE, template_dirs  # noqa: E402
+c.HTMLExporter.template_name = TEMPLATE
+c.HTMLExporter.template_file = TEMPLATE_FILE
+c.HTMLExporter.extra_template_basedirs = template_dirs()
 
 # nbgrader's autograde steps, with petkit's Execute: a cell that kills the kernel (exit(), os._exit(),
 # a crash) loses that cell's points only, and the rest of the notebook is graded in a fresh kernel.

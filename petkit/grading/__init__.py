@@ -5,6 +5,10 @@
     submission.py     grade one submission: nbgrader's kernel, then the referee
     parallel.py       N processes or a Dask cluster, one writer, resumable
     results.py        one submission's result, and the instructor's table
+    causes.py         why an exercise lost its points, from what grading left (nothing re-run)
+    classbook.py      a class's results read from the gradebook; the per-exercise CSV
+    report.py         reports/LESSON/index.html: who lost what and why, with figures
+    feedback.py       the feedback page's preprocessor and template (templates/petkit_feedback/)
     screen.py         the static first line: locked cells, what an answer never needs (pure)
     referee.py        the grade of record, derived out of the kernel's reach
     sealed.py         the referee's sealed child process

@@ -3,15 +3,19 @@
     release LESSON                       the student version (nbgrader generate_assignment)
     autograde LESSON [--student ID]      grade submitted/<student>/LESSON/ (each student on its own)
     export [--to FILE.csv]               the grades as CSV (nbgrader's CSV export)
+    export --per-exercise [--to FILE.csv]  per student, each exercise's points and why it lost them
     feedback LESSON                      feedback HTML per student, without the hidden tests
-    all LESSON [--samples]               the whole pass: release, autograde, export, feedback
+    report LESSON                        reports/LESSON/index.html: who lost what and why
+    all LESSON [--samples]               the whole pass: release, autograde, export, feedback, report
 """
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+from petkit.grading import report
 from petkit.grading.autograde import autograde
+from petkit.grading.classbook import export_per_exercise
 from petkit.grading.course import DEFAULT_COURSE, Course, GradeError
 from petkit.grading.results import summary
 
@@ -37,11 +41,17 @@ def add_arguments(parser) -> None:
     common(s)
     s = steps.add_parser("export", help="the grades as CSV (default: COURSE/grades.csv)")
     s.add_argument("--to", type=Path, default=None, metavar="FILE.csv")
+    s.add_argument("--per-exercise", action="store_true",
+                   help="one column per exercise and one with the cause of its lost points "
+                        "(default: COURSE/grades-per-exercise.csv)")
+    common(s)
+    s = steps.add_parser("report", help="reports/LESSON/index.html: the class's scores and why points were lost")
+    s.add_argument("lesson", metavar="LESSON")
     common(s)
     s = steps.add_parser("feedback", help="feedback HTML for each graded submission of a lesson")
     s.add_argument("lesson", metavar="LESSON")
     common(s)
-    s = steps.add_parser("all", help="release, autograde (again) every submission, export, feedback")
+    s = steps.add_parser("all", help="release, autograde (again) every submission, export, feedback, report")
     s.add_argument("lesson", metavar="LESSON")
     s.add_argument("--samples", action="store_true", help="first copy the sample submissions into submitted/")
     s.add_argument("--timeout", dest="cell_timeout", type=float, default=None, metavar="S",
@@ -71,7 +81,7 @@ def parallel_options(s) -> None:
 
 def run(args) -> int:
     if not getattr(args, "step", None):
-        print("petkit grade: say which step: release, autograde, export, feedback or all "
+        print("petkit grade: say which step: release, autograde, export, feedback, report or all "
               "(`petkit grade --help`)", file=sys.stderr)
         return 2
     try:
@@ -109,6 +119,10 @@ def _progress(i: int, n: int, student: str) -> None:
 
 
 def _step_export(course: Course, args) -> int:
+    if args.per_exercise:
+        out = export_per_exercise(course, args.to)
+        print(f"points per exercise of {max(0, len(out.read_text().splitlines()) - 1)} students: {_rel(out)}")
+        return 0
     out = course.export(args.to)
     rows = max(0, len(out.read_text().splitlines()) - 1)
     print(f"grades of {rows} student-lesson pairs: {_rel(out)}")
@@ -134,11 +148,18 @@ def _step_all(course: Course, args) -> int:
     print(f"\ngrades: {_rel(csv)}")
     pages = course.feedback(lesson)
     print(f"feedback: {len(pages)} pages under {_rel(course.root / 'feedback')}/<student>/{lesson}/")
+    print(f"report: {_rel(report.write(course, lesson))}")
     return 0 if all(r.ok for r in results) else 1
 
 
+def _step_report(course: Course, args) -> int:
+    page = report.write(course, _lesson(course, args.lesson))
+    print(f"report of {args.lesson}: {_rel(page)}")
+    return 0
+
+
 STEPS = {"release": _step_release, "autograde": _step_autograde, "export": _step_export,
-         "feedback": _step_feedback, "all": _step_all}
+         "feedback": _step_feedback, "report": _step_report, "all": _step_all}
 
 
 def _rel(path: Path) -> str:

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from petkit.grading.causes import one_line
 from petkit.grading.referee import said
 
 
@@ -46,7 +47,7 @@ def result(course, lesson: str, student: str) -> Graded:
 
 
 def failed_cells(folder: Path) -> list[str]:
-    """One line per cell that failed in the autograded notebook: which, and the first line of why."""
+    """One line per cell that failed in the autograded notebook: which, and why in a line."""
     notes: list[str] = []
     for path in sorted(folder.glob("*.ipynb")):
         try:
@@ -59,18 +60,14 @@ def failed_cells(folder: Path) -> list[str]:
                 if out.get("output_type") != "error":
                     continue
                 what = f"{meta.get('grade_id', cell.get('id', '?'))}"
-                if out.get("ename") in ("CellTimeoutError", "KeyboardInterrupt"):
-                    note = f"{what}: stopped at the time limit per cell: does it loop forever?"
-                else:
-                    first = (out.get("evalue") or "").strip().splitlines()[:1]
-                    note = f"{what}: {out.get('ename')}" + (f": {first[0][:160]}" if first else "")
+                note = f"{what}: {one_line(out.get('ename'), out.get('evalue'))}"  # not the learner's advice
                 if note not in notes:
                     notes.append(note)
     return notes
 
 
 
-def _num(x: float) -> str:
+def number(x: float) -> str:
     return f"{x:g}"
 
 
@@ -89,8 +86,8 @@ def summary(results: list[Graded], lesson: str) -> str:
     heads = ["student", "score"] + [c.removeprefix("test_") for c in columns]
     rows = []
     for r in results:
-        score = f"{_num(r.score)}/{_num(r.max_score)}" if r.max_score else "-"
-        cells = [f"{_num(r.cells[c][0])}/{_num(r.cells[c][1])}" if c in r.cells else "-" for c in columns]
+        score = f"{number(r.score)}/{number(r.max_score)}" if r.max_score else "-"
+        cells = [f"{number(r.cells[c][0])}/{number(r.cells[c][1])}" if c in r.cells else "-" for c in columns]
         rows.append([r.student, score] + cells + (["NOT GRADED"] if not r.ok else []))
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(heads)]
     fmt = lambda row: "  " + "  ".join(v.ljust(widths[i]) if i < len(widths) else v for i, v in enumerate(row))

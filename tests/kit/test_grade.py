@@ -105,7 +105,7 @@ def test_the_cli_says_what_is_missing(tmp_path):
     r = grade("autograde", "softmax", "--course", str(course))
     assert r.returncode == 2 and "nothing to grade" in r.stderr
     r = grade()
-    assert r.returncode == 2 and "release, autograde, export, feedback or all" in r.stderr
+    assert r.returncode == 2 and "release, autograde, export, feedback, report or all" in r.stderr
     for bad in ("0", "-2", "two"):
         r = grade("autograde", "softmax", "--workers", bad, "--course", str(course))
         assert r.returncode == 2 and "give 1 or more" in r.stderr, r.stderr
