@@ -11,14 +11,40 @@ from petkit.checks.core import CheckFailure, LearnerRaised, show
 _isclose, _isfinite, _isnan = torch.isclose, torch.isfinite, torch.isnan
 
 
+# torch.testing.assert_close's defaults: the tolerance torch holds its own kernels to, per dtype.
+TORCH_TOLERANCE = {torch.float16: (1e-3, 1e-5), torch.bfloat16: (1.6e-2, 1e-5),
+                   torch.float32: (1.3e-6, 1e-5), torch.float64: (1e-7, 1e-7)}
+
+
+def tolerance(x: torch.Tensor, dtype: torch.dtype | None = None, *, error: str = "absolute") -> tuple[float, float]:
+    """(rtol, atol) for a result computed from `x` in `dtype` (default: x's): torch's own tolerance
+    for the dtype, widened by the conditioning of the input. Any right formulation of a softmax,
+    log-softmax or cross-entropy rounds a sum as large as the largest |x| a time or two, so it may
+    be off by one machine epsilon of max|x| (a max-shifted logsumexp in float32 at |x| ~ 1e4 is 2e-4
+    off): an absolute error for results on the scale of x (log_softmax, cross_entropy), a relative
+    one for results that are exp of them (softmax). Every wrong answer of the corpus is off by far more."""
+    dtype = dtype or x.dtype
+    rtol, atol = TORCH_TOLERANCE.get(dtype, TORCH_TOLERANCE[torch.float32])
+    finite = x.detach()[_isfinite(x.detach())] if x.numel() else x.detach()
+    scale = float(finite.abs().max().double()) if finite.numel() else 0.0
+    slack = torch.finfo(dtype).eps * scale
+    return (rtol + slack, atol) if error == "relative" else (rtol, atol + slack)
+
+
 def require(condition, message: str) -> None:
     if not bool(condition):
         raise CheckFailure(message)
 
 
 def expect_tensor(value, *, what: str, shape=None, dtype=None) -> torch.Tensor:
+    if type(value).__module__ == "numpy":
+        raise CheckFailure(f"{what} returned a numpy.{type(value).__name__}, not a torch.Tensor: stay with "
+                           f"tensor operations (or turn it back with torch.from_numpy)")
     if not isinstance(value, torch.Tensor):
         raise CheckFailure(f"{what} should be a torch.Tensor, but it is {type(value).__name__}: {show(value)}")
+    if value.device.type == "meta":
+        raise CheckFailure(f"{what} is a tensor on the meta device (a shape without values): compute it on "
+                           f"the input's device")
     if shape is not None and tuple(value.shape) != tuple(shape):
         raise CheckFailure(f"{what} should have shape {tuple(shape)}, but it has shape {tuple(value.shape)}")
     if dtype is not None and value.dtype != dtype:
@@ -34,12 +60,14 @@ def expect_close(got, want: torch.Tensor, *, what: str, rtol: float = 1e-5, atol
     bad_nan = _isnan(g) & ~_isnan(w)
     if bad_nan.any():
         idx = _first(bad_nan)
-        raise CheckFailure(f"{what} has nan at index {idx}, but it should be {w[idx].item():.6g} ({expected_name})")
+        raise CheckFailure(f"{what} has nan at index {idx}, but it should be {w[idx].item():.6g} ({expected_name}): "
+                           f"nan comes from the log of a negative number, 0/0, inf/inf or inf - inf")
     bad_inf = ~_isfinite(g) & _isfinite(w)
     if bad_inf.any():
         idx = _first(bad_inf)
-        raise CheckFailure(f"{what} is {g[idx].item()} at index {idx}, but it should be the finite "
-                           f"{w[idx].item():.6g} ({expected_name}): an overflow?")
+        value = g[idx].item()
+        raise CheckFailure(f"{what} is {value} at index {idx}, but it should be the finite "
+                           f"{w[idx].item():.6g} ({expected_name}): {_why_infinite(value)}")
     ok = _isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
     if not ok.all():
         err = (g - w).abs().nan_to_num(float("inf")).masked_fill(ok, 0)
@@ -47,6 +75,14 @@ def expect_close(got, want: torch.Tensor, *, what: str, rtol: float = 1e-5, atol
         raise CheckFailure(f"{what} is {g[idx].item():.6g} at index {idx}, but it should be "
                            f"{w[idx].item():.6g} ({expected_name}; off by {abs(g[idx].item() - w[idx].item()):.3g}, "
                            f"{int((~ok).sum())} of {ok.numel()} values differ)")
+
+
+def _why_infinite(value: float) -> str:
+    """What makes an inf, by its sign: +inf from an exp (or a product) too large for the dtype, -inf
+    from a log of 0 (of a probability that rounded to 0)."""
+    if value > 0:
+        return "+inf comes from an exp (or a product) too large for the dtype: an overflow?"
+    return "-inf comes from the log of 0 (a value that rounded to 0), or -exp of a large number"
 
 
 def _first(mask: torch.Tensor) -> tuple[int, ...]:
