@@ -31,16 +31,15 @@ def _common_bad_input(fn, first_name):
     x = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
     if first_name == "log_probs":
         x = F.log_softmax(x, dim=-1)
-    expect_raises(fn, (x, torch.tensor([0, 4, 1])), errors=(ValueError,),
-                  when="a target is 4 but there are only 4 classes (0..3)", mentions=("target", "class"))
-    expect_raises(fn, (x, torch.tensor([0, -1, 1])), errors=(ValueError,),
-                  when="a target is -1", mentions=("target", "class"))
-    expect_raises(fn, (x, torch.tensor([0, 1])), errors=(ValueError,),
-                  when=f"{first_name} has 3 rows but there are 2 targets", mentions=("shape", "target", "row"))
-    expect_raises(fn, (x, torch.tensor([0.0, 1.0, 2.0])), errors=(TypeError, ValueError),
-                  when="targets are floats, not class indices", mentions=("integer", "int", "dtype", "index"))
-    expect_raises(fn, (x[0], torch.tensor([0])), errors=(ValueError,),
-                  when=f"{first_name} is 1-D instead of (n, classes)", mentions=(first_name,))
+    expect_raises(fn, (x, torch.tensor([0, 4, 1])),
+                  when="a target is 4 but there are only 4 classes (0..3)", offending="targets", value=4)
+    expect_raises(fn, (x, torch.tensor([0, -1, 1])), when="a target is -1", offending="targets", value=-1)
+    expect_raises(fn, (x, torch.tensor([0, 1])),
+                  when=f"{first_name} has 3 rows but there are 2 targets", offending=(first_name, "targets"))
+    expect_raises(fn, (x, torch.tensor([0.0, 1.0, 2.0])),
+                  when="targets are floats, not class indices", offending="targets", value=torch.float32)
+    expect_raises(fn, (x[0], torch.tensor([0])),
+                  when=f"{first_name} is 1-D instead of (n, classes)", offending=first_name)
 
 
 # --- nll_loss --------------------------------------------------------------------------------
@@ -104,8 +103,8 @@ def nll_book(nll_loss):
 def nll_bad_input(nll_loss):
     _common_bad_input(nll_loss, "log_probs")
     lp = F.log_softmax(torch.zeros(2, 3), dim=-1)
-    expect_raises(nll_loss, (lp, torch.tensor([0, 1])), {"reduction": "avg"}, errors=(ValueError,),
-                  when="reduction='avg'", mentions=("reduction",))
+    expect_raises(nll_loss, (lp, torch.tensor([0, 1])), {"reduction": "avg"},
+                  when="reduction='avg'", offending="reduction", value="avg")
 
 
 # --- cross_entropy ---------------------------------------------------------------------------

@@ -89,10 +89,40 @@ def _first(mask: torch.Tensor) -> tuple[int, ...]:
     return tuple(int(i) for i in mask.nonzero()[0]) if mask.ndim else ()
 
 
-def expect_raises(fn: Callable, args: tuple, kwargs: dict | None = None, *,
-                  errors: tuple[type[BaseException], ...], when: str,
-                  mentions: tuple[str, ...] = ()) -> None:
-    """Calling fn(*args, **kwargs) raises one of `errors`, with a message naming the problem."""
+BAD_INPUT_ERRORS = (ValueError, TypeError)
+_DTYPE_WORDS = {"int64": ("long",), "float32": ("float",), "float64": ("double",), "int32": ("int",)}
+_NOTHING = object()
+
+
+def says_what_was_wrong(message: str, offending: str | tuple[str, ...], value=_NOTHING) -> bool:
+    """The one rule for every lesson's bad-input messages: the message names the offending argument
+    (by its parameter name, as a word: `targets`, `dim`, `log_probs`) or shows the offending value (the
+    number, string, dtype or type that was wrong: `4`, `'avg'`, `int64`, `list`). The wording around
+    it is the learner's own: "2 preds but 3 targets" and "targets must be in [0, 4)" both say it."""
+    import re
+    names = (offending,) if isinstance(offending, str) else tuple(offending)
+    words = [re.escape(n) for n in names]
+    if value is not _NOTHING:
+        if isinstance(value, torch.dtype):
+            short = str(value).replace("torch.", "")
+            words += [re.escape(w) for w in (short, *_DTYPE_WORDS.get(short, ()))]
+        elif isinstance(value, type):
+            words.append(re.escape(value.__name__))
+        elif isinstance(value, float) and value != value:
+            words.append("nan")
+        else:
+            words.append(re.escape(str(value)))
+    numeric = {re.escape(str(value))} if isinstance(value, (int, float)) else set()  # 1.5 is not in 11.5
+    return any(re.search(rf"(?<![\w{'.' if w in numeric else ''}]){w}(?![\w])", message, re.IGNORECASE)
+               for w in words)
+
+
+def expect_raises(fn: Callable, args: tuple, kwargs: dict | None = None, *, when: str,
+                  offending: str | tuple[str, ...], value=_NOTHING,
+                  errors: tuple[type[BaseException], ...] = BAD_INPUT_ERRORS) -> None:
+    """Calling fn(*args, **kwargs) with bad input raises a ValueError or TypeError (the contract's rule,
+    the same in every lesson; `errors` adds others only where the input is not the problem, such as a
+    missing folder) whose message says what was wrong by the rule of `says_what_was_wrong`."""
     kwargs = kwargs or {}
     wanted = " or ".join(e.__name__ for e in errors)
     try:
@@ -102,9 +132,12 @@ def expect_raises(fn: Callable, args: tuple, kwargs: dict | None = None, *,
         if not isinstance(exc, errors):
             raise CheckFailure(f"when {when}, it should raise a {wanted} that says so, but it raised "
                                f"{type(exc).__name__}: {exc}") from None
-        if mentions and not any(m.lower() in str(exc).lower() for m in mentions):
+        if not says_what_was_wrong(str(exc), offending, value):
+            names = (offending,) if isinstance(offending, str) else offending
+            shown = ("" if value is _NOTHING else
+                     f", or show the value {value.__name__ if isinstance(value, type) else show(value)}")
             raise CheckFailure(f"when {when}, it raises {type(exc).__name__} as it should, but the message "
-                               f"{str(exc)!r} does not say what was wrong (mention "
-                               f"{' or '.join(repr(m) for m in mentions)})") from None
+                               f"{str(exc)!r} does not say what was wrong: name the argument "
+                               f"{' or '.join(names)}{shown}") from None
         return
     raise CheckFailure(f"when {when}, it should raise a {wanted}, but it returned {show(result)}")

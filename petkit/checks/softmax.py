@@ -33,9 +33,9 @@ def _logits_and_dim(draw, extreme=True, dtypes=FLOAT_DTYPES):
 
 
 def _bad_inputs(fn, name):
-    expect_raises(fn, ([0.5, 1.0],), errors=(TypeError,), when=f"{name} is given a Python list")
-    expect_raises(fn, (torch.tensor([[1, 2], [3, 4]]),), errors=(TypeError,),
-                  when=f"{name} is given an integer tensor", mentions=("float", "dtype"))
+    expect_raises(fn, ([0.5, 1.0],), when=f"{name} is given a Python list", offending="x", value=list)
+    expect_raises(fn, (torch.tensor([[1, 2], [3, 4]]),),
+                  when=f"{name} is given an integer tensor", offending="x", value=torch.int64)
 
 
 # --- softmax ---------------------------------------------------------------------------------
@@ -96,8 +96,8 @@ def softmax_book(softmax):
 @check("softmax.softmax", "bad input", "non-float input is a TypeError, a dim out of range a ValueError")
 def softmax_bad_input(softmax):
     _bad_inputs(softmax, "softmax")
-    expect_raises(softmax, (torch.zeros(2, 3),), {"dim": 2}, errors=(ValueError,),
-                  when="dim=2 for a tensor with 2 dims", mentions=("dim",))
+    expect_raises(softmax, (torch.zeros(2, 3),), {"dim": 2},
+                  when="dim=2 for a tensor with 2 dims", offending="dim", value=2)
 
 
 # --- log_softmax -----------------------------------------------------------------------------
@@ -156,8 +156,8 @@ def log_softmax_book(log_softmax):
 @check("softmax.log_softmax", "bad input", "non-float input is a TypeError, a dim out of range a ValueError")
 def log_softmax_bad_input(log_softmax):
     _bad_inputs(log_softmax, "log_softmax")
-    expect_raises(log_softmax, (torch.zeros(4),), {"dim": -2}, errors=(ValueError,),
-                  when="dim=-2 for a tensor with 1 dim", mentions=("dim",))
+    expect_raises(log_softmax, (torch.zeros(4),), {"dim": -2},
+                  when="dim=-2 for a tensor with 1 dim", offending="dim", value=-2)
 
 
 # --- sigmoid ---------------------------------------------------------------------------------
