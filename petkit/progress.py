@@ -99,13 +99,25 @@ def next_step(results: list[ExerciseResult], impl: str) -> str:
     if todo.problem:
         return f"{head}\n    {todo.problem}\n{hint}"
     problem = todo.first_problem or {}
+    if problem.get("blame"):  # the problem lies in another exercise: its hints are the ones that help
+        hint = f"    Stuck? petkit hint {problem['blame']}"
     if todo.status == "not started":
         msg = problem.get("message", "")
         if msg and problem.get("blame"):
-            return f"{head}\n    {msg}\n    Stuck? petkit hint {problem['blame']}"
+            return f"{head}\n    {msg}\n{hint}"
         return (f"{head}\n    Not written yet: in {path}, replace the `raise NotImplementedError(...)` in "
                 f"{ex.name}() with your code, then run `petkit check {ex.id}`.\n{hint}")
     failing = sum(o["status"] != "pass" for o in todo.outcomes)
     detail = "\n      ".join(problem.get("message", "").splitlines())
     return (f"{head}  ({failing} of {len(todo.outcomes)} checks fail)\n"
-            f"    x {problem.get('kind', '')}: {problem.get('title', '')}\n      {detail}\n{hint}")
+            f"    x {problem.get('kind', '')}: {problem.get('title', '')}\n      {detail}\n"
+            f"{printed_excerpt(todo)}{hint}")
+
+
+def printed_excerpt(result: ExerciseResult, lines: int = 4, width: int = 100) -> str:
+    """The first lines the answer printed while it was checked (prints are the learner's debugging)."""
+    if not result.printed_chars:
+        return ""
+    shown = [l[:width] + ("..." if len(l) > width else "") for l in result.printed.splitlines()[:lines]]
+    more = "" if result.printed_chars <= len("\n".join(shown)) else f" (the start of {result.printed_chars} characters)"
+    return (f"    Your code printed{more}:\n" + "".join(f"      | {l}\n" for l in shown))

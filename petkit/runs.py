@@ -25,6 +25,8 @@ class ExerciseResult:
     outcomes: list[dict] = field(default_factory=list)
     status: str = "not run"        # done | failing | not started | error
     problem: str = ""              # set when the run itself broke (timeout, crash)
+    printed: str = ""              # the start of what the answer printed while checked (petkit.worker caps it)
+    printed_chars: int = 0         # how much it printed in all
 
     @property
     def passed(self) -> int:
@@ -64,13 +66,33 @@ def run(exercises: list[Exercise], impl: str, timeout: float = DEFAULT_TIMEOUT,
 
 
 def _one_worker(pending, impl, timeout, results, on_result) -> list[str]:
+    from petkit import reaper
+    reaper.become_subreaper()
+    before = reaper.descendants()
+    try:
+        return _supervise(pending, impl, timeout, results, on_result)
+    finally:
+        reaper.kill_new(before)  # what the answer started (forks, setsid daemons) ends with its worker
+
+
+STDERR_KEPT = 8192  # characters of the worker's stderr kept for a crash report (the rest is dropped as read)
+
+
+def _keep_tail(stream, tail: list[str]) -> None:
+    """Read `stream` to its end in chunks, keeping only its last STDERR_KEPT characters in tail[0]."""
+    tail.append("")
+    for chunk in iter(lambda: stream.read(65536), ""):
+        tail[0] = (tail[0] + chunk)[-STDERR_KEPT:]
+
+
+def _supervise(pending, impl, timeout, results, on_result) -> list[str]:
     cmd = [sys.executable, "-m", "petkit.worker", "--impl", impl, *pending]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=os.getcwd(), start_new_session=True)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout] + [lines.put(None)], daemon=True).start()
     stderr: list[str] = []
-    threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True).start()
+    threading.Thread(target=_keep_tail, args=(proc.stderr, stderr), daemon=True).start()
     current = None
     try:
         while True:
@@ -95,9 +117,13 @@ def _one_worker(pending, impl, timeout, results, on_result) -> list[str]:
             elif event["event"] == "outcome":
                 results[event["exercise"]].outcomes.append(event)
             elif event["event"] == "done":
-                _finish(results[event["exercise"]], on_result)
+                result = results[event["exercise"]]
+                result.printed, result.printed_chars = event.get("printed", ""), event.get("printed_chars", 0)
+                _finish(result, on_result)
                 current = None
-        proc.wait()
+            elif event["event"] == "finished":
+                break  # an answer's thread or child may keep the pipe open: nothing more will come
+        _end(proc)
     except KeyboardInterrupt:
         _kill(proc)
         raise
@@ -120,6 +146,16 @@ def _finish(result: ExerciseResult, on_result, problem: str = "") -> None:
     result.status = "failing" if problem else status_of(result.outcomes)
     if on_result:
         on_result(result)
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """Let a worker that said it is finished exit; stop it if something it left holds it up."""
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+    else:
+        _kill(proc)  # its process group: children it forked go with it
 
 
 def _kill(proc: subprocess.Popen) -> None:

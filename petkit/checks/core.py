@@ -140,9 +140,6 @@ class Guarded:
         # the checks (and their oracles) go on with the input as it was given, even when the answer
         # changed it in place; the property "leaves its input unchanged" reads `call.changed`
         call.result, call.changed = restore_inputs(self.fn, args, kwargs, call)
-        if type(call.result).__name__ == "ndarray" and type(call.result).__module__ == "numpy":
-            raise CheckFailure(f"{self.name} returned a numpy.ndarray, not a torch.Tensor: stay with tensor "
-                               f"operations (torch.from_numpy turns an array back into a tensor)")
         if used:
             raise NotOwnWork(
                 f"{self.name} called {', '.join(sorted(used))}: that is the library's own version of "
@@ -153,6 +150,9 @@ class Guarded:
                 stub = str(exc).split(" is not written yet")[0].strip()
                 raise NotStarted(stub, str(exc), _innermost_file(exc)) from None
             raise LearnerRaised(exc) from exc
+        if type(call.result).__name__ == "ndarray" and type(call.result).__module__ == "numpy":
+            raise CheckFailure(f"{self.name} returned a numpy.ndarray, not a torch.Tensor: stay with tensor "
+                               f"operations (torch.from_numpy turns an array back into a tensor)")
         return call.result
 
     def last_call(self) -> str:

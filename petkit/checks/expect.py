@@ -78,11 +78,9 @@ def expect_close(got, want: torch.Tensor, *, what: str, rtol: float = 1e-5, atol
 
 
 def _why_infinite(value: float) -> str:
-    """What makes an inf, by its sign: +inf from an exp (or a product) too large for the dtype, -inf
-    from a log of 0 (of a probability that rounded to 0)."""
-    if value > 0:
-        return "+inf comes from an exp (or a product) too large for the dtype: an overflow?"
-    return "-inf comes from the log of 0 (a value that rounded to 0), or -exp of a large number"
+    """Where an inf comes from, whatever its sign (a minus in front turns one into the other)."""
+    return ("an inf comes from the log of 0 (of a value that rounded to 0, or of one that is already a log) "
+            "or from an exp too large for the dtype")
 
 
 def _first(mask: torch.Tensor) -> tuple[int, ...]:
