@@ -12,15 +12,14 @@ import pytest
 from petkit import ROOT, notebooks
 from petkit.checks.strategies import examples
 from petkit.corpus import load
+from petkit.checks.core import checks_for
 from petkit.nbcheck import ChecksFailed, check, check_hidden, student_id, student_seed
 from petkit.registry import lesson, lessons
 from petkit.sync import expected_files, out_of_date, sync
 
 CORPUS = load()
 LESSONS = lessons()
-
-from petkit.checks.core import checks_for as _checks_for
-SIGMOID_CHECKS = len(_checks_for("softmax.sigmoid"))
+SIGMOID_CHECKS = len(checks_for("softmax.sigmoid"))
 
 
 def _code(nb, grade_id):
