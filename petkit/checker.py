@@ -22,6 +22,8 @@ class ExerciseResult:
     outcomes: list[dict] = field(default_factory=list)
     status: str = "not run"        # done | failing | not started | error
     problem: str = ""              # set when the run itself broke (timeout, crash)
+    printed: str = ""              # the start of what the answer printed while checked (petkit.checker_child caps it)
+    printed_chars: int = 0         # how much it printed in all
 
     @property
     def passed(self) -> int:
@@ -61,10 +63,11 @@ def run(exercises: list[Exercise], impl: str, timeout: float = DEFAULT_TIMEOUT,
 
 
 def _one_worker(pending, impl, timeout, results, on_result) -> list[str]:
-    """One child checks the pending exercises in turn; returns those it did not reach."""
+    """One child checks the pending exercises in turn; returns those it did not reach. What the
+    answer started (forks, setsid daemons) ends with the child (ChildProcess's reaping)."""
     cmd = [sys.executable, "-m", "petkit.checker_child", "--impl", impl, *pending]
     current = None
-    with ChildProcess(cmd, cwd=os.getcwd()) as child:
+    with ChildProcess(cmd, cwd=os.getcwd(), reap=True) as child:
         while True:
             try:
                 # the clock starts once the child says which exercise it is on (imports excluded)
@@ -83,8 +86,12 @@ def _one_worker(pending, impl, timeout, results, on_result) -> list[str]:
             elif event.get("event") == "outcome":
                 results[event["exercise"]].outcomes.append(event)
             elif event.get("event") == "done":
-                _finish(results[event["exercise"]], on_result)
+                result = results[event["exercise"]]
+                result.printed, result.printed_chars = event.get("printed", ""), event.get("printed_chars", 0)
+                _finish(result, on_result)
                 current = None
+            elif event.get("event") == "finished":
+                break  # an answer's thread or child may keep the pipe open: nothing more will come
         unfinished = [e for e in pending if results[e].status == "not run"]
         if not unfinished:
             return []

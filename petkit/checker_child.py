@@ -9,10 +9,58 @@ on with the rest.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 
 from petkit.supervisor import emitter, limit_memory
+
+
+PRINTS_KEPT = 2000  # characters of what an answer prints that reach the learner; the rest is counted
+
+
+class _CappedText(io.TextIOBase):
+    """A text stream that keeps the first PRINTS_KEPT characters written to it and counts the rest."""
+
+    def __init__(self):
+        self.kept, self.total = "", 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.total += len(text)
+        if len(self.kept) < PRINTS_KEPT:
+            self.kept += text[:PRINTS_KEPT - len(self.kept)]
+        return len(text)
+
+
+@contextlib.contextmanager
+def _captured_prints():
+    """What the answer prints with print() while its checks run, capped (12 MB per call stays 2 KB)."""
+    capture = _CappedText()
+    saved, sys.stdout = sys.stdout, capture
+    try:
+        yield capture
+    finally:
+        sys.stdout = saved
+
+
+def _private_stdout():
+    """The JSON stream on a file descriptor of its own; fd 1 (what C code and children write to) goes to
+    stderr, so nothing the answer writes can break the stream."""
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return out
+
+
+def _note_forks() -> list:
+    """A list that becomes non-empty in any child the answer forks (os.fork, multiprocessing)."""
+    forked: list = []
+    os.register_at_fork(after_in_child=lambda: forked.append(True))
+    return forked
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,8 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-mb", type=int, default=int(os.environ.get("PETKIT_MEMORY_MB", "4096")))
     parser.add_argument("exercises", nargs="+")
     args = parser.parse_args(argv)
-    emit = emitter(sys.stdout)
-    sys.stdout = sys.stderr  # whatever the learner's code prints must not break the event stream
+    send = emitter(_private_stdout())
+    forked = _note_forks()
+
+    def emit(**event) -> None:
+        if not forked:  # a child the answer forked: the events are its parent's to send
+            send(**event)
 
     sys.path[:0] = [os.getcwd()]
     from petkit.checks.core import checks_for
@@ -35,18 +87,21 @@ def main(argv: list[str] | None = None) -> int:
         ex = lookup(exercise_id)
         emit(event="start", exercise=ex.id)
         checks = checks_for(ex.id)
-        try:
-            fn = load_function(args.impl, ex)
-        except ImplProblem as e:
-            for c in checks:
-                emit(event="outcome", **Outcome(ex.id, c.kind, c.title, ERROR, str(e)).to_dict())
-            emit(event="done", exercise=ex.id)
-            continue
-        for c in checks:
-            emit(event="outcome", **run_check(c, fn).to_dict())
-        emit(event="done", exercise=ex.id)
+        with _captured_prints() as printed:
+            try:
+                fn = load_function(args.impl, ex)
+            except ImplProblem as e:
+                for c in checks:
+                    emit(event="outcome", **Outcome(ex.id, c.kind, c.title, ERROR, str(e)).to_dict())
+                fn = None
+            for c in checks if fn is not None else ():
+                emit(event="outcome", **run_check(c, fn).to_dict())
+        emit(event="done", exercise=ex.id, printed=printed.kept, printed_chars=printed.total)
+    emit(event="finished")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stderr.flush()
+    os._exit(code)  # a thread the answer left running must not keep the worker (and the learner) waiting

@@ -14,6 +14,25 @@ def _impl_default() -> str:
     return os.environ.get("PETKIT_IMPL", "exercises")
 
 
+def _impl_name(text: str) -> str:
+    from petkit.impls import impl_problem
+    problem = impl_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def _seconds(text: str) -> float:
+    """A time limit: a number of seconds above 0 (not 0, negative, nan or inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time limit: give a number of seconds above 0, e.g. 300")
+    return value
+
+
 def cmd_list(args) -> int:
     from petkit import hints
     from petkit.registry import lessons
@@ -98,9 +117,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_list)
 
     def impl_and_timeout(s):
-        s.add_argument("--impl", default=_impl_default(), metavar="PKG",
+        s.add_argument("--impl", default=_impl_default(), type=_impl_name, metavar="PKG",
                        help="package to check (default: $PETKIT_IMPL or 'exercises'; e.g. 'solutions')")
-        s.add_argument("--timeout", type=float, default=None, metavar="S",
+        s.add_argument("--timeout", type=_seconds, default=None, metavar="S",
                        help="stop a check that runs longer than S seconds (default 120)")
 
     s = sub.add_parser("check", help="run the checks and show your progress")
@@ -163,12 +182,25 @@ def main(argv: list[str] | None = None) -> int:
     from petkit.sync import SyncError
     try:
         return args.func(args)
+    except BrokenPipeError:
+        return _reader_left()
     except (UnknownTarget, SyncError) as e:
         print(f"petkit {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+
+
+def _reader_left() -> int:
+    """The reader of our output went away (`petkit list | head`): stop quietly, as `cat` does, and keep
+    Python from complaining when it flushes stdout on exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 
 
 if __name__ == "__main__":

@@ -92,3 +92,43 @@ def read(directory: Path = CORPUS_DIR) -> list[Entry]:
                     exercise, mistake = ast.literal_eval(d.args[0]), ast.literal_eval(d.args[1])
                     entries.append(Entry(exercise, mistake, _as_learner_wrote_it(node, lines, exercise), path))
     return entries
+
+
+# --- right answers written differently -------------------------------------------------------------
+# The checks must be fair to right maths: every textbook formulation of an exercise (the one
+# PyTorch's docs write, the one a course notebook writes, ...) passes every check of its maths at
+# every seed the grade of record may use. The kit's own tests load them from tests/kit/right_answers/.
+
+RIGHT_DIR = ROOT / "tests" / "kit" / "right_answers"
+
+
+@dataclass(frozen=True)
+class RightAnswer:
+    exercise: str                    # "softmax.log_softmax"
+    formulation: str                 # how it is written, in a sentence
+    validates: bool                  # it also rejects bad input as the contract says (else: maths only)
+    fn: Callable = field(compare=False, repr=False)
+
+
+_RIGHT: list[RightAnswer] = []
+
+
+def right(exercise: str, formulation: str, validates: bool = False):
+    def deco(fn: Callable) -> Callable:
+        _RIGHT.append(RightAnswer(exercise, formulation, validates, fn))
+        return fn
+    return deco
+
+
+def load_right(directory: Path = RIGHT_DIR) -> list[RightAnswer]:
+    """Every right answer in the folder, in file order."""
+    answers: list[RightAnswer] = []
+    for path in sorted(directory.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        start = len(_RIGHT)
+        spec = importlib.util.spec_from_file_location(f"petkit_right_answers_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        answers += _RIGHT[start:]
+    return answers

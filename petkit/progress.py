@@ -17,11 +17,26 @@ def _colour(text: str, status: str, stream=sys.stdout) -> str:
     return f"\033[{COLOURS.get(status, '0')}m{text}\033[0m"
 
 
+MATHS_RIGHT = "maths right, bad input not handled yet"
+
+
+def shown_status(result: ExerciseResult) -> str:
+    """The status a learner reads: an exercise whose only failing checks are its bad-input ones has
+    its maths right, and is told so (it is still not done: `petkit check` exits non-zero for it)."""
+    if result.problem:
+        return "stopped"
+    unmet = [o for o in result.outcomes if o["status"] != "pass"]
+    if result.status == "failing" and unmet and all(o["status"] == "fail" and o["kind"] == "bad input"
+                                                    for o in unmet):
+        return MATHS_RIGHT
+    return result.status
+
+
 def line(result: ExerciseResult, width: int) -> str:
     """One row of the table."""
     total = len(result.outcomes)
     counts = f"{result.passed}/{total} checks" if total else ""
-    status = "stopped" if result.problem else result.status
+    status = shown_status(result)
     if result.problem:
         counts = result.problem.split(":")[0]
     row = f"    {MARKS[result.status]} {result.exercise.id:<{width}}  {status:<12} {counts}"
@@ -48,10 +63,35 @@ def table(results: list[ExerciseResult]) -> str:
     return "\n".join(out)
 
 
+def to_work_on(results: list[ExerciseResult]) -> ExerciseResult | None:
+    """The exercise `Next:` points at. What the learner has written and does not pass yet comes
+    first: the first exercise, in chapter order, that is failing or in error (or stopped); only when
+    there is none, the first one not started. So a failing softmax is never skipped for a later
+    exercise that is merely not written yet, and `Next:` never points past the learner's work."""
+    todo = [r for r in results if r.status != "done"]
+    written = [r for r in todo if r.status != "not started" or r.problem]
+    return (written or todo or [None])[0]
+
+
+def all_done(results: list[ExerciseResult], impl: str) -> str:
+    """Said when every exercise checked passes: what is left of their lessons, and where to go next."""
+    checked = {r.exercise.id for r in results}
+    touched = [l for l in lessons() if any(e.id in checked for e in l.exercises)]
+    left = [e.id for l in touched for e in l.exercises if e.id not in checked]
+    if left:
+        return (f"  All {len(results)} checked pass. Left in {', '.join(l.id for l in touched)}: {', '.join(left)} "
+                f"(`petkit check {' '.join(l.id for l in touched)}` checks the whole lesson).")
+    order = [l.id for l in lessons()]
+    after = [l for l in order[order.index(touched[-1].id) + 1:] if l not in {t.id for t in touched}]
+    tip = "" if impl.split(".")[0] == "solutions" else " Compare with solutions/ when you want another view."
+    nxt = f" Next lesson: {after[0]} (`petkit check {after[0]}`)." if after else " That was the last lesson."
+    return f"  All done. Well played!{nxt}{tip}"
+
+
 def next_step(results: list[ExerciseResult], impl: str) -> str:
-    todo = next((r for r in results if r.status != "done"), None)
+    todo = to_work_on(results)
     if todo is None:
-        return "  All done. Well played! Try the next lesson, or look at how solutions/ does it."
+        return all_done(results, impl)
     ex = todo.exercise
     path = f"{impl.replace('.', '/')}/{ex.lesson}.py"
     head = f"  Next: {ex.id}: {ex.title}"
@@ -59,13 +99,25 @@ def next_step(results: list[ExerciseResult], impl: str) -> str:
     if todo.problem:
         return f"{head}\n    {todo.problem}\n{hint}"
     problem = todo.first_problem or {}
+    if problem.get("blame"):  # the problem lies in another exercise: its hints are the ones that help
+        hint = f"    Stuck? petkit hint {problem['blame']}"
     if todo.status == "not started":
         msg = problem.get("message", "")
-        if msg and not msg.startswith(ex.id):
+        if msg and problem.get("blame"):
             return f"{head}\n    {msg}\n{hint}"
         return (f"{head}\n    Not written yet: in {path}, replace the `raise NotImplementedError(...)` in "
                 f"{ex.name}() with your code, then run `petkit check {ex.id}`.\n{hint}")
     failing = sum(o["status"] != "pass" for o in todo.outcomes)
     detail = "\n      ".join(problem.get("message", "").splitlines())
     return (f"{head}  ({failing} of {len(todo.outcomes)} checks fail)\n"
-            f"    x {problem.get('kind', '')}: {problem.get('title', '')}\n      {detail}\n{hint}")
+            f"    x {problem.get('kind', '')}: {problem.get('title', '')}\n      {detail}\n"
+            f"{printed_excerpt(todo)}{hint}")
+
+
+def printed_excerpt(result: ExerciseResult, lines: int = 4, width: int = 100) -> str:
+    """The first lines the answer printed while it was checked (prints are the learner's debugging)."""
+    if not result.printed_chars:
+        return ""
+    shown = [l[:width] + ("..." if len(l) > width else "") for l in result.printed.splitlines()[:lines]]
+    more = "" if result.printed_chars <= len("\n".join(shown)) else f" (the start of {result.printed_chars} characters)"
+    return (f"    Your code printed{more}:\n" + "".join(f"      | {l}\n" for l in shown))

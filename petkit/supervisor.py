@@ -5,7 +5,8 @@ A child speaks a line protocol: one JSON object per line, on its stdout or on a 
 thread and takes them one at a time with a time limit (`next_event(timeout)`); lines that are not
 JSON objects, or that lack the token the parent gave (`token`), are dropped, so code in the child
 cannot forge an event without knowing the token. The child runs in a session of its own, and
-`kill()` ends its whole process group. `ended()` says in words how it died.
+`kill()` ends its whole process group, and with `reap` every process that appeared below the parent
+while the child ran (setsid daemons, forks: petkit.reaper). `ended()` says in words how it died.
 
 Standard library only: `petkit check` must not pay for importing torch twice.
 """
@@ -18,7 +19,9 @@ import resource
 import signal
 import subprocess
 import threading
-from collections import deque
+
+
+STDERR_KEPT = 8192  # characters of a child's stderr kept for saying how it died (the rest is dropped as read)
 
 
 class TimedOut(Exception):
@@ -31,9 +34,14 @@ class ChildProcess:
 
     def __init__(self, argv: list[str], *, cwd: str | None = None, env: dict[str, str] | None = None,
                  stdin: bytes | None = None, event_fd: bool = False, token: str | None = None,
-                 max_line: int = 100_000, stderr_lines: int = 5):
+                 max_line: int = 100_000, reap: bool = False):
         self.token = token
-        self._tail: deque[str] = deque(maxlen=stderr_lines)
+        self._tail = ""  # the last STDERR_KEPT characters the child wrote on stderr
+        self._reaped = None
+        if reap:
+            from petkit import reaper
+            reaper.become_subreaper()
+            self._reaped = reaper.descendants()
         self._lines: queue.Queue = queue.Queue()
         read_fd = write_fd = None
         if event_fd:
@@ -56,9 +64,9 @@ class ChildProcess:
                     self._lines.put(line[:max_line])
             self._lines.put(None)
 
-        def read_stderr():
-            for line in iter(self.proc.stderr.readline, b""):
-                self._tail.append(line[:300].decode(errors="replace"))
+        def read_stderr():  # in chunks: a flood without newlines must not pile up in memory
+            for chunk in iter(lambda: self.proc.stderr.read1(65536), b""):
+                self._tail = (self._tail + chunk.decode(errors="replace"))[-STDERR_KEPT:]
         threading.Thread(target=read_events, daemon=True).start()
         self._stderr_reader = threading.Thread(target=read_stderr, daemon=True)
         self._stderr_reader.start()
@@ -93,21 +101,24 @@ class ChildProcess:
             return event
 
     def kill(self) -> None:
-        """End the child and every process of its session, then reap it."""
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        """End the child and every process of its group (and, with `reap`, every process it left), then
+        collect its exit status."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # its group outlives it when it left children
+        except ProcessLookupError:
+            pass
         self.proc.wait()
+        if self._reaped is not None:
+            from petkit import reaper
+            reaper.kill_new(self._reaped)
 
     def ended(self) -> str:
         """How the child ended, in words, with the last line it wrote on stderr (after kill() or wait)."""
         code = self.proc.wait()
         self._stderr_reader.join(timeout=1)  # its last words (a process it left may hold stderr open)
         how = exit_description(code)
-        last = "".join(self._tail).strip().splitlines()[-1:]
-        return how + (f": {last[0]}" if last else "")
+        last = self._tail.strip().splitlines()[-1:]
+        return how + (f": {last[0][-300:]}" if last else "")
 
     def __enter__(self) -> "ChildProcess":
         return self

@@ -132,12 +132,15 @@ def _curve(lrs, losses, least: int = 1) -> tuple[list[float], list[float]]:
     if len(lrs) != len(losses):
         raise ValueError(f"lrs and losses must have the same length, got {len(lrs)} and {len(losses)}")
     if len(lrs) < least:
-        raise ValueError(f"the curve needs at least {least} point{'s' if least > 1 else ''}, got {len(lrs)}"
-                         + (": lrs and losses are empty" if not lrs else ""))
-    if any(not 0 < lr < math.inf for lr in lrs):
-        raise ValueError("learning rates must be positive and finite")
-    if any(b <= a for a, b in zip(lrs, lrs[1:])):
-        raise ValueError("learning rates must increase from one point to the next, as the finder's do")
+        raise ValueError(f"lrs and losses make a curve of {len(lrs)} point{'s' if len(lrs) != 1 else ''}, "
+                         f"but it needs at least {least}" + (": they are empty" if not lrs else ""))
+    bad = next((i for i, lr in enumerate(lrs) if not 0 < lr < math.inf), None)
+    if bad is not None:
+        raise ValueError(f"lrs must be positive, finite learning rates, but lrs[{bad}] is {lrs[bad]!r}")
+    down = next((i for i, (a, b) in enumerate(zip(lrs, lrs[1:])) if b <= a), None)
+    if down is not None:
+        raise ValueError(f"lrs must increase from one point to the next, as the finder's do, but lrs[{down}] is "
+                         f"{lrs[down]!r} and lrs[{down + 1}] is {lrs[down + 1]!r}")
     nan = next((i for i, loss in enumerate(losses) if math.isnan(loss)), None)
     if nan is not None:
         raise ValueError(f"losses[{nan}] is nan: cut the curve before the first nan (as fastai's lr_find does)")

@@ -19,9 +19,13 @@ def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
                         + (f" of dtype {x.dtype}" if isinstance(x, torch.Tensor) else ""))
     if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
         raise ValueError(f"dim={dim} is out of range for a tensor with {x.ndim} dims")
-    shifted = x - x.max(dim, keepdim=True).values
+    if x.numel() == 0:
+        return x.clone()  # nothing to normalise (torch returns the empty tensor too)
+    # half precision is too coarse to sum exponentials in: work in float32, round once at the end
+    work = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+    shifted = work - work.max(dim, keepdim=True).values
     e = shifted.exp()
-    return e / e.sum(dim, keepdim=True)
+    return (e / e.sum(dim, keepdim=True)).to(x.dtype)
     ### END SOLUTION
 
 
@@ -36,9 +40,11 @@ def log_softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
                         + (f" of dtype {x.dtype}" if isinstance(x, torch.Tensor) else ""))
     if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
         raise ValueError(f"dim={dim} is out of range for a tensor with {x.ndim} dims")
-    m = x.max(dim, keepdim=True).values
-    shifted = x - m
-    return shifted - shifted.exp().sum(dim, keepdim=True).log()
+    if x.numel() == 0:
+        return x.clone()
+    work = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+    shifted = work - work.max(dim, keepdim=True).values
+    return (shifted - shifted.exp().sum(dim, keepdim=True).log()).to(x.dtype)
     ### END SOLUTION
 
 
@@ -48,6 +54,7 @@ def sigmoid(x: torch.Tensor) -> torch.Tensor:
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError(f"sigmoid needs a floating-point tensor, got {type(x).__name__}"
                         + (f" of dtype {x.dtype}" if isinstance(x, torch.Tensor) else ""))
-    e = (-x.abs()).exp()  # never overflows: the exponent is <= 0
-    return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    work = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+    e = (-work.abs()).exp()  # never overflows: the exponent is <= 0
+    return torch.where(work >= 0, 1 / (1 + e), e / (1 + e)).to(x.dtype)
     ### END SOLUTION

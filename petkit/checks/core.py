@@ -32,11 +32,11 @@ class Abort(BaseException):
 
 
 class NotStarted(Abort):
-    """The function (or one it relies on) is still the generated stub."""
+    """The function (or one it relies on) is still the generated stub; `where` is the stub's file."""
 
-    def __init__(self, exercise: str, message: str):
+    def __init__(self, exercise: str, message: str, where: str = ""):
         super().__init__(message)
-        self.exercise = exercise
+        self.exercise, self.where = exercise, where
 
 
 class NotOwnWork(Abort):
@@ -114,10 +114,11 @@ def forbidden_for(exercise_id: str) -> frozenset[str]:
 
 @dataclass
 class Call:
-    args: tuple
+    args: tuple                      # the arguments as given (copies taken before the call)
     kwargs: dict
     result: Any = None
     raised: BaseException | None = None
+    changed: tuple[str, ...] = ()    # the arguments the function changed in place ("x", "targets")
 
 
 class Guarded:
@@ -131,10 +132,14 @@ class Guarded:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
-        call = Call(args, kwargs)
+        from petkit.checks.snapshots import given_as, restore_inputs
+        call = Call(*given_as(args, kwargs))
         self.calls.append(call)
         del self.calls[:-20]
         used = _call_watching(self.fn, args, kwargs, self.forbidden, call)
+        # the checks (and their oracles) go on with the input as it was given, even when the answer
+        # changed it in place; the property "leaves its input unchanged" reads `call.changed`
+        call.result, call.changed = restore_inputs(self.fn, args, kwargs, call)
         if used:
             raise NotOwnWork(
                 f"{self.name} called {', '.join(sorted(used))}: that is the library's own version of "
@@ -143,12 +148,22 @@ class Guarded:
             exc = call.raised
             if isinstance(exc, NotImplementedError) and STUB_MARK in str(exc):
                 stub = str(exc).split(" is not written yet")[0].strip()
-                raise NotStarted(stub, str(exc)) from None
+                raise NotStarted(stub, str(exc), _innermost_file(exc)) from None
             raise LearnerRaised(exc) from exc
+        if type(call.result).__name__ == "ndarray" and type(call.result).__module__ == "numpy":
+            raise CheckFailure(f"{self.name} returned a numpy.ndarray, not a torch.Tensor: stay with tensor "
+                               f"operations (torch.from_numpy turns an array back into a tensor)")
         return call.result
 
     def last_call(self) -> str:
         return describe_call(self.name, self.calls[-1]) if self.calls else ""
+
+
+def _innermost_file(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_filename if tb is not None else ""
 
 
 def _call_watching(fn, args, kwargs, forbidden, call: Call) -> set[str]:
@@ -218,10 +233,12 @@ def _recording(name: str, used: set[str]):
 
 
 @contextlib.contextmanager
-def _trampoline(fn: types.FunctionType, path: str, used: set[str]):
-    """Swap fn's code for one that records `path` in `used`, then runs a copy of the original."""
+def _trampoline(fn: types.FunctionType, path: str, used: set[str], run: Callable | None = None):
+    """Swap fn's code for one that records `path` in `used`, then runs a copy of the original (or
+    `run` instead, however the caller got hold of fn)."""
     copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
     copy.__kwdefaults__ = fn.__kwdefaults__
+    copy = run or copy
     key = f"{fn.__module__}.{fn.__qualname__}"
     free = fn.__code__.co_freevars  # a code object must keep the closure's names to replace fn's
     scratch: dict = {}
@@ -245,6 +262,11 @@ def _trampoline(fn: types.FunctionType, path: str, used: set[str]):
         table.pop(key, None)
 
 
+def calling_instead(fn: types.FunctionType, replacement: Callable):
+    """While inside, every call of `fn` (by any name the caller holds) runs `replacement`."""
+    return _trampoline(fn, fn.__qualname__, set(), run=replacement)
+
+
 # --- describing values in plain words --------------------------------------------------------
 
 def show(value: Any, limit: int = 160) -> str:
@@ -252,15 +274,20 @@ def show(value: Any, limit: int = 160) -> str:
     try:
         import torch
         if isinstance(value, torch.Tensor):
+            extra = "" if value.dtype == torch.float32 else f", dtype={str(value.dtype).replace('torch.', '')}"
+            if value.device.type == "meta" or value.is_sparse or value.is_quantized:
+                layout = "on the meta device" if value.device.type == "meta" else "sparse or quantized"
+                return f"tensor of shape {tuple(value.shape)}{extra} {layout} (no values)"
             with torch.no_grad():
                 body = _tensor_text(value.detach())
-            extra = "" if value.dtype == torch.float32 else f", dtype={str(value.dtype).replace('torch.', '')}"
             text = f"tensor({body}{extra})"
             if len(text) > limit:
                 text = f"tensor of shape {tuple(value.shape)}{extra} starting {body[:limit // 2]}..."
             return text
     except ImportError:
         pass
+    if type(value).__module__ == "numpy" and hasattr(value, "shape"):
+        return f"a numpy.ndarray of shape {tuple(value.shape)} and dtype {value.dtype}"
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
 
@@ -291,10 +318,32 @@ def describe_call(name: str, call: Call) -> str:
     return f"{text} returned {show(call.result)}"
 
 
+ENGINE_PACKAGES = ("petkit", "torch", "hypothesis", "fastai", "fastcore", "numpy")
+
+
+def _engine_dirs() -> tuple[str, ...]:
+    """The folders of petkit's own package and of the libraries it runs on, as installed: a frame in
+    them is not the learner's. (A checkout folder that happens to be named `petkit` is not one.)"""
+    import os
+    import sys
+    dirs = []
+    for name in ENGINE_PACKAGES:
+        module = sys.modules.get(name)
+        where = getattr(module, "__file__", None) if module else None
+        if where:
+            dirs.append(os.path.dirname(os.path.realpath(where)) + os.sep)
+    return tuple(dirs)
+
+
+def _in_engine(filename: str, dirs: tuple[str, ...]) -> bool:
+    import os
+    return os.path.realpath(filename).startswith(dirs) or filename.startswith("<frozen ")
+
+
 def where_raised(exc: BaseException) -> str:
-    """'file.py, line N: code' for the innermost frame outside torch/petkit/hypothesis."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not any(s in f.filename for s in ("/torch/", "/petkit/", "/hypothesis/", "/fastai/", "/fastcore/"))]
+    """'file.py, line N: code' for the innermost frame outside petkit's package and the libraries."""
+    dirs = _engine_dirs()
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _in_engine(f.filename, dirs)]
     if not frames:
         return ""
     f = frames[-1]

@@ -9,7 +9,8 @@ from typing import Callable
 
 from petkit import ROOT
 from petkit.checks.core import (Check, CheckFailure, Guarded, LearnerRaised, NotOwnWork, NotStarted,
-                                forbidden_for, where_raised)
+                                checks_for, forbidden_for, where_raised)
+from petkit.checks.blame import relative
 from petkit.registry import Exercise
 
 PASS, FAIL, NOT_STARTED, ERROR = "pass", "fail", "not started", "error"
@@ -23,6 +24,7 @@ class Outcome:
     title: str
     status: str
     message: str = ""
+    blame: str = ""      # another exercise the problem lies in (its stub, or its wrong answer), if any
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -33,6 +35,9 @@ class ImplProblem(Exception):
 
 
 def import_impl(impl: str, lesson: str):
+    from petkit.impls import impl_problem
+    if impl_problem(impl):
+        raise ImplProblem(impl_problem(impl))
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     try:
@@ -78,8 +83,18 @@ def run_check(chk: Check, fn: Callable) -> Outcome:
     guarded = Guarded(chk.exercise, fn, forbidden_for(chk.exercise))
     name = chk.exercise.rpartition(".")[2]
 
-    def outcome(status: str, message: str = "") -> Outcome:
-        return Outcome(chk.exercise, chk.kind, chk.title, status, message)
+    def outcome(status: str, message: str = "", blame: str = "") -> Outcome:
+        return Outcome(chk.exercise, chk.kind, chk.title, status, message, blame)
+
+    def failed(message: str) -> Outcome:
+        message += _index_note(guarded)
+        other = _blame(chk, fn)
+        if other is None:
+            return outcome(FAIL, message)
+        ex, path = other
+        return outcome(FAIL, f"{message}\n  The problem is in {ex.id} ({path}), which {name} calls: with the "
+                             f"reference {ex.name} in its place this check passes. Fix {ex.id} first "
+                             f"(`petkit check {ex.id}`).", blame=ex.id)
 
     try:
         with with_reporter(lambda *_: None):
@@ -87,20 +102,21 @@ def run_check(chk: Check, fn: Callable) -> Outcome:
     except NotStarted as e:
         if e.exercise == chk.exercise:
             return outcome(NOT_STARTED, f"{chk.exercise} is not written yet")
-        return outcome(NOT_STARTED, f"{chk.exercise} uses {e.exercise}, which is not written yet: "
-                                    f"do that one first")
+        where = f" (in {relative(e.where)})" if e.where else ""
+        return outcome(NOT_STARTED, f"{chk.exercise} uses {e.exercise}, which is not written yet{where}: "
+                                    f"write that one first (`petkit check {e.exercise}`)", blame=e.exercise)
     except NotOwnWork as e:
         return outcome(FAIL, f"{NOT_OWN}: {e}")
     except CheckFailure as e:
         call = guarded.last_call()
-        return outcome(FAIL, f"{e}" + (f"\n  the call that shows it: {call}" if call else ""))
+        return failed(f"{e}" + (f"\n  the call that shows it: {call}" if call else ""))
     except LearnerRaised as e:
         exc = e.original
         where = where_raised(exc)
         call = guarded.last_call().split(" raised ")[0]
-        return outcome(FAIL, f"{name} raised {type(exc).__name__}: {exc}"
-                             + (f"\n  at {where}" if where else "")
-                             + (f"\n  the call that shows it: {call}" if call else ""))
+        return failed(f"{name} raised {type(exc).__name__}: {exc}"
+                      + (f"\n  at {where}" if where else "")
+                      + (f"\n  the call that shows it: {call}" if call else ""))
     except Flaky:
         return outcome(FAIL, f"{name} gave different results for the same input; it should depend "
                              f"only on its arguments (no randomness, no state kept between calls)")
@@ -110,3 +126,56 @@ def run_check(chk: Check, fn: Callable) -> Outcome:
         tb = "".join(traceback.format_exception(e)[-3:]).strip()
         return outcome(ERROR, f"the check itself crashed (a petkit bug, please report it): {tb}")
     return outcome(PASS)
+
+
+def _blame(chk: Check, fn: Callable):
+    """(the other exercise, its file) when the failure of `chk` lies in another exercise's function."""
+    from hypothesis.reporting import with_reporter
+    from petkit.checks.blame import failing_dependency
+    from petkit.checks.strategies import examples
+
+    def passes() -> bool:
+        try:
+            with with_reporter(lambda *_: None), examples(shrink=False):
+                chk.run(Guarded(chk.exercise, fn, forbidden_for(chk.exercise)))
+        except BaseException:  # noqa: BLE001 - any failure means: not this one
+            return False
+        return True
+    try:
+        return failing_dependency(chk.exercise, fn, passes)
+    except Exception:  # noqa: BLE001 - the diagnosis is a help: it never hides the failure itself
+        return None
+
+
+def _index_note(guarded: Guarded) -> str:
+    """uint8 class indices are read by torch as a mask, not as indices: say so when they were given."""
+    import torch
+    last = guarded.calls[-1] if guarded.calls else None
+    given = [*last.args, *last.kwargs.values()] if last else []
+    if any(isinstance(a, torch.Tensor) and a.dtype == torch.uint8 for a in given):
+        return ("\n  note: a uint8 tensor was given; used as an index, torch reads a uint8 (or bool) tensor as a "
+                "mask (one True/False per row), not as class indices: turn it into indices with .long() first")
+    return ""
+
+
+def run_exercise(exercise: Exercise, impl: str) -> list[Outcome]:
+    checks = checks_for(exercise.id)
+    try:
+        fn = load_function(impl, exercise)
+    except ImplProblem as e:
+        return [Outcome(exercise.id, c.kind, c.title, ERROR, str(e)) for c in checks]
+    return [run_check(c, fn) for c in checks]
+
+
+def summarize(outcomes: list[Outcome]) -> str:
+    """One status for an exercise from its checks' outcomes."""
+    statuses = {o.status for o in outcomes}
+    if not outcomes:
+        return ERROR
+    if statuses == {PASS}:
+        return "done"
+    if ERROR in statuses:
+        return ERROR
+    if statuses == {NOT_STARTED}:
+        return NOT_STARTED
+    return "failing"

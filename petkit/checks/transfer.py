@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from petkit import environ
 from petkit.checks.core import CheckFailure, check, forbid, show
-from petkit.checks.expect import expect_raises, require
+from petkit.checks.expect import BAD_INPUT_ERRORS, expect_raises, require
 from petkit.checks.strategies import RUN, examples, prop
 
 forbid(["transfer.freeze_to"],
@@ -300,16 +300,17 @@ def make_learner_bad_input(make_learner):
     import torchvision
     _fastai()
     dls = _fresh_dls()
-    expect_raises(make_learner, (dls, "resnet99"), {"pretrained": False}, errors=(ValueError,),
-                  when="arch='resnet99' (no such architecture)", mentions=("resnet99", "resnet18"))
-    expect_raises(make_learner, (dls, torchvision.models.vgg11), {"pretrained": False}, errors=(ValueError,),
-                  when="arch=torchvision.models.vgg11 (not one of resnet18/34/50)", mentions=("resnet",))
-    expect_raises(make_learner, ([1, 2, 3],), {"pretrained": False}, errors=(TypeError,),
-                  when="dls is a list, not fastai DataLoaders", mentions=("DataLoaders",))
+    expect_raises(make_learner, (dls, "resnet99"), {"pretrained": False},
+                  when="arch='resnet99' (no such architecture)", offending="arch", value="resnet99")
+    expect_raises(make_learner, (dls, torchvision.models.vgg11), {"pretrained": False},
+                  when="arch=torchvision.models.vgg11 (not one of resnet18/34/50)",
+                  offending="arch", value="vgg11")
+    expect_raises(make_learner, ([1, 2, 3],), {"pretrained": False},
+                  when="dls is a list, not fastai DataLoaders", offending="dls", value=list)
     with _no_weights_env():
-        expect_raises(make_learner, (_fresh_dls(), "resnet18"), errors=(RuntimeError, OSError),
+        expect_raises(make_learner, (_fresh_dls(), "resnet18"), errors=BAD_INPUT_ERRORS + (RuntimeError, OSError,),
                       when="pretrained=True but no pretrained weights exist anywhere (offline, empty caches)",
-                      mentions=("petkit pretrain",))
+                      offending="pretrained", value="petkit pretrain")
 
 
 # --- freeze_to ---------------------------------------------------------------------------------
@@ -400,13 +401,12 @@ def freeze_to_bad_input(freeze_to):
     _fastai()
     learn = _resnet()
     before = _trainable(learn)
-    expect_raises(freeze_to, (learn, 4), errors=(ValueError,),
-                  when="n=4 for a learner with 3 parameter groups", mentions=("group", "range"))
-    expect_raises(freeze_to, (learn, -4), errors=(ValueError,),
-                  when="n=-4 for a learner with 3 parameter groups", mentions=("group", "range"))
-    expect_raises(freeze_to, (learn, 1.5), errors=(TypeError,), when="n=1.5", mentions=("integer", "int"))
-    expect_raises(freeze_to, (learn.model, 1), errors=(TypeError,), when="given a model instead of a Learner",
-                  mentions=("Learner",))
+    expect_raises(freeze_to, (learn, 4), when="n=4 for a learner with 3 parameter groups", offending="n", value=4)
+    expect_raises(freeze_to, (learn, -4),
+                  when="n=-4 for a learner with 3 parameter groups", offending="n", value=-4)
+    expect_raises(freeze_to, (learn, 1.5), when="n=1.5", offending="n", value=1.5)
+    expect_raises(freeze_to, (learn.model, 1),
+                  when="given a model instead of a Learner", offending="learn", value="Learner")
     require(_trainable(learn) == before, "freeze_to changed requires_grad before it rejected a bad n: "
                                          "check the arguments first")
 
@@ -500,16 +500,15 @@ def discriminative_lrs_book(discriminative_lrs):
 @check("transfer.discriminative_lrs", "bad input",
        "n_groups < 1 or a rate <= 0 is a ValueError; a rate that is not a number or slice a TypeError")
 def discriminative_lrs_bad_input(discriminative_lrs):
-    expect_raises(discriminative_lrs, (1e-3, 0), errors=(ValueError,), when="n_groups=0", mentions=("n_groups", "group"))
-    expect_raises(discriminative_lrs, (1e-3, 2.0), errors=(TypeError,), when="n_groups=2.0",
-                  mentions=("n_groups", "integer", "int"))
-    expect_raises(discriminative_lrs, ("3e-3", 3), errors=(TypeError,), when="lr is the string '3e-3'",
-                  mentions=("number", "lr", "slice"))
-    expect_raises(discriminative_lrs, (-1e-3, 3), errors=(ValueError,), when="lr=-1e-3", mentions=("positive",))
-    expect_raises(discriminative_lrs, (slice(0.0, 1e-3), 3), errors=(ValueError,),
-                  when="slice(0.0, 1e-3) (a geometric spread cannot start at 0)", mentions=("positive",))
-    expect_raises(discriminative_lrs, (slice(None), 3), errors=(ValueError,),
-                  when="slice(None) (no top rate)", mentions=("slice", "hi", "top"))
+    expect_raises(discriminative_lrs, (1e-3, 0), when="n_groups=0", offending="n_groups", value=0)
+    expect_raises(discriminative_lrs, (1e-3, 2.0), when="n_groups=2.0", offending="n_groups", value=2.0)
+    expect_raises(discriminative_lrs, ("3e-3", 3), when="lr is the string '3e-3'", offending="lr", value="3e-3")
+    expect_raises(discriminative_lrs, (-1e-3, 3), when="lr=-1e-3", offending="lr", value=-0.001)
+    expect_raises(discriminative_lrs, (slice(0.0, 1e-3), 3),
+                  when="slice(0.0, 1e-3) (a geometric spread cannot start at 0)",
+                  offending="lr", value=0.0)
+    expect_raises(discriminative_lrs, (slice(None), 3),
+                  when="slice(None) (no top rate)", offending="lr", value="slice(None, None, None)")
 
 
 # --- one_cycle_lr ------------------------------------------------------------------------------
@@ -596,13 +595,12 @@ def one_cycle_lr_book(one_cycle_lr):
 @check("transfer.one_cycle_lr", "bad input",
        "pos outside [0, 1], pct_start outside [0, 1] or lr_max <= 0 is a ValueError; a non-number a TypeError")
 def one_cycle_lr_bad_input(one_cycle_lr):
-    expect_raises(one_cycle_lr, (1.5, 1e-3), errors=(ValueError,), when="pos=1.5", mentions=("pos",))
-    expect_raises(one_cycle_lr, (-0.1, 1e-3), errors=(ValueError,), when="pos=-0.1", mentions=("pos",))
-    expect_raises(one_cycle_lr, (0.5, 0.0), errors=(ValueError,), when="lr_max=0", mentions=("lr_max", "positive"))
-    expect_raises(one_cycle_lr, (0.5, 1e-3), {"pct_start": 1.2}, errors=(ValueError,), when="pct_start=1.2",
-                  mentions=("pct_start",))
-    expect_raises(one_cycle_lr, ("0.5", 1e-3), errors=(TypeError,), when="pos is the string '0.5'",
-                  mentions=("pos", "number"))
+    expect_raises(one_cycle_lr, (1.5, 1e-3), when="pos=1.5", offending="pos", value=1.5)
+    expect_raises(one_cycle_lr, (-0.1, 1e-3), when="pos=-0.1", offending="pos", value=-0.1)
+    expect_raises(one_cycle_lr, (0.5, 0.0), when="lr_max=0", offending="lr_max", value=0.0)
+    expect_raises(one_cycle_lr, (0.5, 1e-3), {"pct_start": 1.2},
+                  when="pct_start=1.2", offending="pct_start", value=1.2)
+    expect_raises(one_cycle_lr, ("0.5", 1e-3), when="pos is the string '0.5'", offending="pos", value="0.5")
 
 
 # --- fine_tune ---------------------------------------------------------------------------------
@@ -744,12 +742,12 @@ def fine_tune_bad_input(fine_tune):
     learn = _tiny()
     before = {k: v.clone() for k, v in learn.model.state_dict().items()}
     with learn.no_logging():
-        expect_raises(fine_tune, (learn, 0), errors=(ValueError,), when="epochs=0", mentions=("epochs",))
-        expect_raises(fine_tune, (learn, 1.5), errors=(TypeError,), when="epochs=1.5", mentions=("epochs",))
-        expect_raises(fine_tune, (learn, 1), {"base_lr": -2e-3}, errors=(ValueError,), when="base_lr=-2e-3",
-                      mentions=("base_lr",))
-        expect_raises(fine_tune, (learn.model, 1), errors=(TypeError,), when="given a model instead of a Learner",
-                      mentions=("Learner",))
+        expect_raises(fine_tune, (learn, 0), when="epochs=0", offending="epochs", value=0)
+        expect_raises(fine_tune, (learn, 1.5), when="epochs=1.5", offending="epochs", value=1.5)
+        expect_raises(fine_tune, (learn, 1), {"base_lr": -2e-3},
+                      when="base_lr=-2e-3", offending="base_lr", value=-0.002)
+        expect_raises(fine_tune, (learn.model, 1),
+                      when="given a model instead of a Learner", offending="learn", value="Learner")
     for k, v in learn.model.state_dict().items():
         require(torch.equal(v, before[k]), "fine_tune trained the model before rejecting bad arguments: "
                                            "check them before the first fit")
@@ -812,10 +810,10 @@ def choose_epochs_book(choose_epochs):
 
 @check("transfer.choose_epochs", "bad input", "an empty or all-NaN history is a ValueError; non-numbers a TypeError")
 def choose_epochs_bad_input(choose_epochs):
-    expect_raises(choose_epochs, ([],), errors=(ValueError,), when="valid_metric is empty", mentions=("empty",))
-    expect_raises(choose_epochs, ([float("nan"), float("nan")],), errors=(ValueError,),
-                  when="every value is NaN", mentions=("nan",))
-    expect_raises(choose_epochs, (["low", "high"],), errors=(TypeError,), when="the values are strings",
-                  mentions=("number",))
-    expect_raises(choose_epochs, (0.05,), errors=(TypeError,), when="valid_metric is one number, not a sequence",
-                  mentions=("sequence",))
+    expect_raises(choose_epochs, ([],), when="valid_metric is empty", offending="valid_metric")
+    expect_raises(choose_epochs, ([float("nan"), float("nan")],),
+                  when="every value is NaN", offending="valid_metric", value=float("nan"))
+    expect_raises(choose_epochs, (["low", "high"],),
+                  when="the values are strings", offending="valid_metric", value=str)
+    expect_raises(choose_epochs, (0.05,),
+                  when="valid_metric is one number, not a sequence", offending="valid_metric", value=0.05)

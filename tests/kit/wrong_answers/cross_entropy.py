@@ -114,3 +114,45 @@ def grad_autograd(logits, targets):
 def grad_unchecked(logits, targets):
     n, c = logits.shape
     return (softmax(logits, dim=-1) - F.one_hot(targets, c).to(logits.dtype)) / n
+
+
+# Right maths that changes the caller's tensors in place: only "leaves its input unchanged" rejects them.
+
+def _classes(x, targets, name):
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim != 2:
+        raise ValueError(f"{name} must be a floating-point tensor of shape (n, classes)")
+    if not isinstance(targets, torch.Tensor) or targets.is_floating_point() or targets.dtype == torch.bool:
+        raise TypeError("targets must be an integer tensor of class indices")
+    if targets.shape != (x.shape[0],):
+        raise ValueError(f"targets must have shape ({x.shape[0]},), got {tuple(targets.shape)}")
+    if ((targets < 0) | (targets >= x.shape[1])).any():
+        raise ValueError(f"targets must be class indices in [0, {x.shape[1]}), got {targets.tolist()}")
+
+
+@wrong("cross_entropy.nll_loss", "negates the caller's log-probabilities in place (neg_) to pick the losses",
+       rejected_by=["nll_loss_leaves_input_unchanged"])
+def nll_negates_in_place(log_probs, targets, reduction="mean"):
+    _classes(log_probs, targets, "log_probs")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    picked = log_probs.neg_()[torch.arange(len(targets)), targets]
+    return picked.mean() if reduction == "mean" else picked.sum() if reduction == "sum" else picked
+
+
+@wrong("cross_entropy.cross_entropy", "shifts the caller's activations in place (logits -= logits.max(...))",
+       rejected_by=["cross_entropy_leaves_input_unchanged"])
+def ce_shifts_in_place(logits, targets, reduction="mean"):
+    _classes(logits, targets, "logits")
+    logits -= logits.max(1, keepdim=True).values
+    return nll_loss(logits - logits.exp().sum(1, keepdim=True).log(), targets, reduction=reduction)
+
+
+@wrong("cross_entropy.cross_entropy_grad", "turns the caller's logits into the gradient in place and returns them",
+       rejected_by=["cross_entropy_grad_leaves_input_unchanged"])
+def grad_in_place(logits, targets):
+    _classes(logits, targets, "logits")
+    n = len(targets)
+    p = logits.sub_(logits.max(1, keepdim=True).values).exp_()
+    p /= p.sum(1, keepdim=True)
+    p[torch.arange(n), targets] -= 1
+    return p.div_(n)

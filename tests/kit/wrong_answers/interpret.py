@@ -83,7 +83,7 @@ def mc_strictly_greater(cm, vocab, min_val=1):
 
 
 @wrong("interpret.most_confused", "zeroes the diagonal of the caller's matrix in place (fill_diagonal_ without a copy)",
-       rejected_by=["mc_cells"])
+       rejected_by=["most_confused_leaves_input_unchanged"])
 def mc_mutates_cm(cm, vocab, min_val=1):
     cm.fill_diagonal_(0)
     pairs = [(vocab[a], vocab[p], int(cm[a, p])) for a, p in (cm >= min_val).nonzero().tolist()]
@@ -164,3 +164,24 @@ def er_fastai(logits, targets):
 def er_sklearn_accuracy(logits, targets):
     from sklearn.metrics import accuracy_score
     return 1 - accuracy_score(targets.numpy(), logits.argmax(dim=1).numpy())
+
+
+# Right counts that change the caller's tensors in place: only "leaves its input unchanged" rejects them.
+
+@wrong("interpret.confusion_matrix", "folds preds into the caller's targets in place (targets.mul_(n).add_(preds))",
+       rejected_by=["confusion_matrix_leaves_input_unchanged"])
+def cm_folds_in_place(preds, targets, n_classes):
+    from solutions.interpret import confusion_matrix
+    confusion_matrix(preds, targets, n_classes)  # the same input checks as the reference
+    flat = targets.long() if targets.dtype == torch.uint8 else targets
+    flat = flat.mul_(n_classes).add_(preds.long())
+    return torch.bincount(flat.long(), minlength=n_classes * n_classes).view(n_classes, n_classes)
+
+
+@wrong("interpret.error_rate", "shifts the caller's logits in place before the arg-max",
+       rejected_by=["error_rate_leaves_input_unchanged"])
+def er_shifts_in_place(logits, targets):
+    from solutions.interpret import error_rate
+    error_rate(logits, targets)  # the same input checks as the reference
+    logits -= logits.max(1, keepdim=True).values
+    return int((logits.argmax(1) != targets).sum()) / len(targets)

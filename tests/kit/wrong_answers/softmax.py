@@ -124,3 +124,48 @@ def sigmoid_library(x):
 def sigmoid_unchecked(x):
     e = (-x.abs()).exp()
     return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+# Right maths that changes the caller's tensor in place: only "leaves its input unchanged" rejects the
+# first of each pair (the checks see the input as given, so the maths checks pass it).
+
+def _floats(x, dim=None, name="softmax"):
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(f"{name} needs a floating-point tensor, got {type(x).__name__}"
+                        + (f" of dtype {x.dtype}" if isinstance(x, torch.Tensor) else ""))
+    if dim is not None and not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
+        raise ValueError(f"dim={dim} is out of range for a tensor with {x.ndim} dims")
+
+
+@wrong("softmax.softmax", "shifts the caller's logits in place (x -= x.max(...)) before the exp",
+       rejected_by=["softmax_leaves_input_unchanged"])
+def softmax_shifts_in_place(x, dim=-1):
+    _floats(x, dim)
+    x -= x.max(dim, keepdim=True).values
+    e = x.exp()
+    return e / e.sum(dim, keepdim=True)
+
+
+@wrong("softmax.softmax", "clamps the caller's logits in place (clamp_) to avoid overflow",
+       rejected_by=["softmax_leaves_input_unchanged", "softmax_oracle"])
+def softmax_clamps_in_place(x, dim=-1):
+    _floats(x, dim)
+    e = x.clamp_(-30, 30).exp()
+    return e / e.sum(dim, keepdim=True)
+
+
+@wrong("softmax.log_softmax", "shifts the caller's logits in place, then takes the log-sum-exp",
+       rejected_by=["log_softmax_leaves_input_unchanged"])
+def log_softmax_shifts_in_place(x, dim=-1):
+    _floats(x, dim, "log_softmax")
+    x -= x.max(dim, keepdim=True).values
+    return x - x.exp().sum(dim, keepdim=True).log()
+
+
+@wrong("softmax.sigmoid", "overwrites the caller's tensor with exp(-|x|) (abs_, neg_, exp_)",
+       rejected_by=["sigmoid_leaves_input_unchanged"])
+def sigmoid_overwrites_input(x):
+    _floats(x, name="sigmoid")
+    positive = x >= 0
+    e = x.abs_().neg_().exp_()
+    return torch.where(positive, 1 / (1 + e), e / (1 + e))

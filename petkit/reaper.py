@@ -1,0 +1,57 @@
+"""Nothing an answer starts outlives the run that checks it.
+
+An answer may fork, start a process that calls setsid (leaving the worker's process group), or
+leave a thread running. The child's process group is killed when it is done (petkit.supervisor), but a
+process in a session of its own is not in it, and once its parent exits it is re-parented, out of
+sight. So the supervising process becomes a *child subreaper* (Linux's PR_SET_CHILD_SUBREAPER):
+orphans of the worker's tree are re-parented to it instead of to init, and every process that
+appeared below it while the worker ran is killed by its pid once the worker is done.
+"""
+from __future__ import annotations
+
+import os
+import signal
+
+PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
+
+
+def become_subreaper() -> bool:
+    """Ask Linux to re-parent this process's orphaned descendants to it; False where it cannot."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def descendants() -> set[tuple[int, float]]:
+    """(pid, start time) of every process below this one (start time: a pid can be reused)."""
+    try:
+        import psutil
+        return {(p.pid, p.create_time()) for p in psutil.Process().children(recursive=True)}
+    except Exception:  # noqa: BLE001 - psutil missing or a process gone while listed
+        return set()
+
+
+def kill_new(before: set[tuple[int, float]]) -> int:
+    """Kill every descendant that was not there `before`, and collect the exit status of those that
+    were re-parented to this process (so they do not linger as zombies). Returns how many."""
+    import psutil
+    killed = []
+    for pid, started in descendants() - before:
+        try:
+            p = psutil.Process(pid)
+            if p.create_time() == started:
+                mine = p.ppid() == os.getpid()
+                p.send_signal(signal.SIGKILL)
+                killed.append((pid, mine))
+        except psutil.Error:
+            pass
+    for pid, mine in killed:
+        if mine:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+    return len(killed)

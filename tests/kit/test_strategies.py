@@ -1,0 +1,49 @@
+"""The inputs the checks draw cover what the contract admits (issue 17, seen 11): 0-d tensors,
+non-contiguous ones, a side of size 0; and the reference meets torch on them."""
+import torch
+from hypothesis import HealthCheck, given, settings
+
+from petkit.checks.softmax import _logits_and_dim
+from solutions.softmax import log_softmax, sigmoid, softmax
+
+
+def _drawn(strategy, n=300):
+    seen = []
+
+    @settings(max_examples=n, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def collect(value):
+        seen.append(value)
+    collect()
+    return seen
+
+
+def test_softmax_inputs_include_0d_empty_and_non_contiguous_tensors():
+    from petkit.checks.softmax import EDGES
+    seen = [x for x, _ in _drawn(_logits_and_dim())]
+    assert any(x.ndim == 0 for x, _ in EDGES)  # 0-d ones are checked on every run, as fixed inputs
+    assert any(x.numel() == 0 for x in seen) and any(x.numel() == 0 for x, _ in EDGES)
+    assert any(not x.is_contiguous() for x in seen)
+
+
+def test_the_reference_returns_an_empty_tensor_on_an_empty_dim_as_torch_does():
+    for x in (torch.zeros(0), torch.zeros(3, 0)):
+        for f, want in ((softmax, torch.softmax), (log_softmax, torch.log_softmax)):
+            got = f(x, dim=-1)
+            assert got.shape == x.shape and torch.equal(got, want(x, dim=-1))
+
+
+def test_the_reference_meets_torch_within_torchs_own_half_precision_tolerances():
+    """Half precision: the reference is the exact value rounded once (torch's float64 result cast
+    to the dtype) within assert_close's defaults for the dtype, and torch's own half result within
+    the kit's tolerance (torch's defaults, widened by the input's conditioning)."""
+    from petkit.checks.expect import tolerance
+    g = torch.Generator().manual_seed(0)
+    for dtype in (torch.float16, torch.bfloat16):
+        for scale in (1.0, 10.0):
+            x = (torch.randn(64, 37, generator=g) * scale).to(dtype)
+            for ours, theirs, error in ((softmax, torch.softmax, "relative"), (log_softmax, torch.log_softmax, "absolute")):
+                torch.testing.assert_close(ours(x, dim=1), theirs(x.double(), dim=1).to(dtype))
+                rtol, atol = tolerance(x, error=error)
+                torch.testing.assert_close(ours(x, dim=1), theirs(x, dim=1), rtol=rtol, atol=atol)
+            torch.testing.assert_close(sigmoid(x), torch.sigmoid(x.double()).to(dtype))
