@@ -51,20 +51,26 @@ def _tools_env() -> dict[str, str]:
 class Course:
     """A course folder: nbgrader_config.py, source/, and whatever nbgrader has made there."""
 
-    def __init__(self, root: Path | str = DEFAULT_COURSE, timeout: float | None = None, verbose: bool = False):
+    def __init__(self, root: Path | str = DEFAULT_COURSE, timeout: float | None = None, verbose: bool = False,
+                 no_sandbox: bool = False):
         from traitlets.config import Config
         from traitlets.config.loader import PyFileConfigLoader
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise GradeError(f"there is no course folder {self.root}; the kit's is grader/ (`--course DIR` picks another)")
+        if not (self.root / "nbgrader_config.py").is_file():
+            raise GradeError(f"{self.root} has no nbgrader_config.py, so it is not a course folder (grading without "
+                             f"it would run without the screen, the sandbox and the memory caps): copy "
+                             f"grader/nbgrader_config.py there")
         self.config = Config()
-        if (self.root / "nbgrader_config.py").exists():
-            self.config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config())
+        self.config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config())
         self.config.CourseDirectory.root = str(self.root)
         if timeout is not None:
             self.config.ExecutePreprocessor.timeout = self.config.Execute.timeout = int(timeout)
         self.verbose = verbose
         self.referee = True  # petkit.referee re-derives each score; off only to compare with plain nbgrader
+        self.no_sandbox = no_sandbox  # petkit.sandbox: learner code behind bwrap, unless the instructor says not
+        self._sandboxed: bool | None = None
         self.log = logging.getLogger("petkit.grade.nbgrader")  # nbgrader's log: kept, shown with --verbose
         self.log.propagate = False
         self.log.setLevel(logging.INFO)
@@ -116,6 +122,23 @@ class Course:
             if echo:
                 self.log.removeHandler(echo)
         return ok, buffer.getvalue()
+
+    @property
+    def sandboxed(self) -> bool:
+        """Whether learner code runs in the OS sandbox (petkit.sandbox); a GradeError saying how to
+        get bwrap when it cannot run and --no-sandbox was not given."""
+        if self._sandboxed is None:
+            from petkit import sandbox
+            try:
+                self._sandboxed = sandbox.require(self.no_sandbox)
+            except sandbox.SandboxError as e:
+                raise GradeError(str(e)) from None
+            if self._sandboxed and not _runs_surviving_execute(self.config):
+                raise GradeError("the course's nbgrader_config.py does not run the kernel through "
+                                 "petkit.grade.KernelSurvivingExecute (Autograde.autograde_preprocessors), so "
+                                 "the learner's code would run outside the sandbox: use grader/nbgrader_config.py's list")
+            self.config.KernelSurvivingExecute.sandbox = self._sandboxed
+        return self._sandboxed
 
     # --- the gradebook ---------------------------------------------------------------------
 
@@ -214,6 +237,7 @@ class Course:
         if not students:
             raise GradeError(f"nothing to grade: no submitted/<student>/{lesson}/ in {self.root} "
                              f"(`petkit grade all {lesson} --samples` grades the sample submissions)")
+        self.sandboxed  # noqa: B018 - refuses before any work when the sandbox cannot run
         if not (self.root / "release" / lesson).exists():
             self.release(lesson)  # nbgrader needs the assignment in the gradebook first
         if workers > 1 or scheduler:
@@ -232,6 +256,7 @@ class Course:
         folder = self.root / "submitted" / student / lesson
         if not folder.is_dir():
             return Graded(student, lesson, problem=f"no submission: {folder} does not exist")
+        self.sandboxed  # noqa: B018 - refuses here when the sandbox cannot run
         self.ensure_gradebook()
         unreadable = {p.name: why for p in sorted(folder.glob("*.ipynb")) if (why := _unreadable(p))}
         from petkit.referee import missing_notebooks
@@ -395,6 +420,14 @@ def _notes(folder: Path) -> list[str]:
     return notes
 
 
+def _runs_surviving_execute(config) -> bool:
+    """Whether the course's autograde steps run the kernel through KernelSurvivingExecute (the only
+    Execute that starts it in the sandbox)."""
+    steps = config.Autograde.get("autograde_preprocessors", [])
+    return any((s if isinstance(s, str) else f"{s.__module__}.{s.__name__}").endswith("KernelSurvivingExecute")
+               for s in steps)
+
+
 def _broken_gradebook(db: Path) -> str:
     try:
         with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
@@ -456,7 +489,7 @@ def _surviving_execute():
     from nbclient.exceptions import DeadKernelError
     from nbformat.notebooknode import NotebookNode
     from nbgrader.preprocessors import Execute
-    from traitlets import Integer
+    from traitlets import Bool, Integer
 
     class KernelSurvivingExecute(Execute):
         """nbgrader's Execute, except that a cell that kills the kernel (exit(), os._exit(), a crash)
@@ -472,6 +505,8 @@ def _surviving_execute():
 
         memory_limit_mb = Integer(0, help="address space (MB) a kernel may map beyond what it has at start; "
                                           "0: no limit").tag(config=True)
+        sandbox = Bool(True, help="start the kernel in petkit.sandbox (bwrap), in a scratch copy of the "
+                                  "submission's folder; `petkit grade --no-sandbox` turns it off").tag(config=True)
 
         def _get_timeout(self, cell):
             meta = (cell or {}).get("metadata", {}).get("nbgrader", {})
@@ -485,7 +520,24 @@ def _surviving_execute():
             if self.memory_limit_mb and not any("petkit.worker" in a for a in self.extra_arguments):
                 self.extra_arguments = [*self.extra_arguments, "--IPKernelApp.exec_lines="
                                         f"__import__('petkit.worker').worker._limit_memory({self.memory_limit_mb})"]
-            return super().preprocess(nb, resources, km)
+            if not self.sandbox:
+                return super().preprocess(nb, resources, km)
+            from petkit import sandbox
+            folder = Path((resources or {}).get("metadata", {}).get("path") or ".").resolve()
+            self._scratch = sandbox.scratch_folder()
+            try:
+                self._scratch_cwd = sandbox.copy_into(folder, self._scratch)
+                return super().preprocess(nb, resources, km)
+            finally:
+                shutil.rmtree(self._scratch, ignore_errors=True)
+
+        def create_kernel_manager(self):
+            km = super().create_kernel_manager()
+            if self.sandbox:
+                from petkit import sandbox
+                folder = Path(self.resources.get("metadata", {}).get("path") or ".").resolve()
+                sandbox.confine_kernel(km, self._scratch, self._scratch_cwd, hidden=[folder])
+            return km
 
         def preprocess_cell(self, cell, resources, index):
             try:
@@ -578,6 +630,9 @@ def _at_least_one(text: str) -> int:
 
 
 def parallel_options(s) -> None:
+    s.add_argument("--no-sandbox", action="store_true",
+                   help="run the learner's code without the OS sandbox (bwrap): it could reach the course "
+                        "folder; said on every run and in the gradebook")
     s.add_argument("--workers", type=_at_least_one, default=1, metavar="N",
                    help="grade in N processes at once, with a progress line; resumable (default: 1, one by one)")
     s.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
@@ -590,7 +645,11 @@ def run(args) -> int:
               "(`petkit grade --help`)", file=sys.stderr)
         return 2
     try:
-        course = Course(args.course, timeout=getattr(args, "cell_timeout", None), verbose=args.verbose)
+        course = Course(args.course, timeout=getattr(args, "cell_timeout", None), verbose=args.verbose,
+                        no_sandbox=getattr(args, "no_sandbox", False))
+        if course.no_sandbox:
+            from petkit.sandbox import NO_SANDBOX_WARNING
+            print(f"petkit grade: warning: {NO_SANDBOX_WARNING}", file=sys.stderr, flush=True)
         return STEPS[args.step](course, args)
     except GradeError as e:
         print(f"petkit grade {args.step}: {e}", file=sys.stderr)

@@ -50,7 +50,7 @@ def _scratch_course(root: Path, task: dict):
     if task["config"] is not None:
         (root / "nbgrader_config.py").write_text(task["config"])
     _write_tree(root / "source" / task["lesson"], task["source"])
-    course = Course(root, timeout=task["timeout"])
+    course = Course(root, timeout=task["timeout"], no_sandbox=task.get("no_sandbox", False))
     course.config.CourseDirectory.db_url = f"sqlite:///{root / SCRATCH_DB}"  # never the course's real database
     course.config.CourseDirectory.course_id = task["course_id"]
     return course
@@ -208,7 +208,8 @@ def _task_base(course, lesson: str) -> dict:
     return {"lesson": lesson, "course_id": course.course_id, "timeout": timeout,
             "config": config.read_text() if config.exists() else None,
             "source": _read_tree(course.root / "source" / lesson),
-            "env": {k: v for k, v in os.environ.items() if k.startswith("PETKIT_")}}
+            "env": {k: v for k, v in os.environ.items() if k.startswith("PETKIT_")},
+            "no_sandbox": course.no_sandbox}
 
 
 def _local(workers: int):

@@ -176,10 +176,11 @@ class Plan:
     exercises: dict[str, str]             # function name -> exercise id, to check
     skip: set[str] = field(default_factory=set)
     notes: dict[str, str] = field(default_factory=dict)   # answer grade_id -> what the referee saw
+    sandbox: bool = True                  # run the worker in petkit.sandbox (bwrap)
 
 
 def judge(source_nb: dict, submitted_nb: dict, lesson_id: str, student: str, timeout: float = 60,
-          memory_mb: int = 4096, rerun: set[str] | None = None) -> dict[str, Verdict]:
+          memory_mb: int = 4096, rerun: set[str] | None = None, sandbox: bool = True) -> dict[str, Verdict]:
     """The referee's verdict on every exercise of the lesson, keyed by function name. With `rerun`,
     only those exercises' checks run again (the others scored 0 in the kernel: nothing to take away);
     the locked cells and the static screen are judged for all of them."""
@@ -209,7 +210,7 @@ def judge(source_nb: dict, submitted_nb: dict, lesson_id: str, student: str, tim
         if rerun is None or e.name in rerun:
             todo[e.name] = e.id
     if todo:
-        plan = Plan(lesson_id, given, cells, todo, skip)
+        plan = Plan(lesson_id, given, cells, todo, skip, sandbox=sandbox)
         for name, (passed, message) in _run(plan, student, timeout, memory_mb).items():
             verdicts[name].passed, verdicts[name].message = passed, message
         for name, note in plan.notes.items():
@@ -250,7 +251,9 @@ def _one_worker(plan, pending, skip, student, timeout, memory_mb, results, notes
     # the grader's environment (the checks' settings, caches of pretrained bodies), with the kit on the path
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PETKIT_STUDENT": student, "OMP_NUM_THREADS": "1"}
     with tempfile.TemporaryDirectory(prefix="petkit-referee-") as cwd:
-        proc = subprocess.Popen([sys.executable, "-m", "petkit.referee", str(write_fd)], stdin=subprocess.PIPE,
+        from petkit import sandbox
+        prefix = sandbox.argv(Path(cwd)) if plan.sandbox else []
+        proc = subprocess.Popen(prefix + [sys.executable, "-m", "petkit.referee", str(write_fd)], stdin=subprocess.PIPE,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd, env=env,
                                 pass_fds=(write_fd,), start_new_session=True)
         os.close(write_fd)
@@ -540,8 +543,12 @@ def record(course, lesson_id: str, student: str) -> None:
         earned = {test_of[g.name] for nb in gb.find_submission(lesson_id, student).notebooks
                   for g in nb.grades if g.name in test_of and (g.auto_score or 0) > 0}
     verdicts = judge(source, submitted, lesson_id, student, timeout=timeout,
-                     memory_mb=int(os.environ.get("PETKIT_REFEREE_MEMORY_MB", "8192")), rerun=earned)
+                     memory_mb=int(os.environ.get("PETKIT_REFEREE_MEMORY_MB", "8192")), rerun=earned,
+                     sandbox=course.sandboxed)
     words: dict[str, list[str]] = {name: [] for name in exercises}
+    if not course.sandboxed:
+        from petkit.sandbox import NO_SANDBOX_WARNING
+        words[next(iter(exercises))].append(NO_SANDBOX_WARNING)
     given = locked_cell_problems(source, submitted).get(GIVEN_ID)
     if given:  # nbgrader ran the course's own cell; say so once, on the first exercise
         words[next(iter(exercises))].append(f"{given}: graded with the course's own cell")

@@ -44,6 +44,20 @@ def _edit_cell(grade_id: str, new: str | None):
     return change
 
 
+def _insert_cell(after: str, code: str):
+    """A plain code cell (no nbgrader metadata: the static screen does not read it) inserted after
+    the cell `after`."""
+    def change(nb: dict) -> dict:
+        cells = []
+        for cell in nb["cells"]:
+            cells.append(cell)
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == after:
+                cells.append({"cell_type": "code", "execution_count": None, "id": f"inserted-after-{after}",
+                              "metadata": {}, "outputs": [], "source": code})
+        return {**nb, "cells": cells}
+    return change
+
+
 STATIC = "not run in nbgrader's kernel (the answer cell is screened before it runs), 0 for the exercise"
 REFEREE = "the referee re-runs the checks in a sealed process, sees the change, records 0 for the exercise"
 
@@ -107,6 +121,22 @@ CHEATS = [
     Case("cheat-5", "sigmoid", "walks up the call stack (`sys._getframe`) to the test's locals", STATIC, 0,
          "cheat detected: the answer cell uses .f_locals",
          cell="import sys\n\n\ndef sigmoid(x):\n    sys._getframe(1).f_locals.clear()\n    return x\n"),
+    Case("cheat-6", "softmax", "an inserted plain cell (not an answer cell: the screen does not read it) "
+         "empties the gradebook (`open('../../../gradebook.db', 'w')`)",
+         SANDBOX + "the course folder is not there, the file system is read-only; the gradebook stays whole", 2,
+         "Read-only file system", cell=REFERENCE,
+         notebook=_insert_cell("softmax", "open('../../../gradebook.db', 'w').write('')\n")),
+    Case("cheat-6", "log_softmax", "an inserted plain cell deletes the source notebook and every other "
+         "student's submission (`shutil.rmtree('../../../submitted')`)",
+         SANDBOX + "nothing outside it can be deleted; the course folder stays whole", 2,
+         "FileNotFoundError", cell=REFERENCE,
+         notebook=_insert_cell("log_softmax", "import os, shutil\n"
+                                              "os.remove('../../../source/softmax/softmax.ipynb')\n"
+                                              "shutil.rmtree('../../../submitted')\n")),
+    Case("cheat-6", "sigmoid", "an inserted plain cell sends the notebook over the network "
+         "(`socket.create_connection`)", SANDBOX + "it has no network", 1, "OSError",
+         cell=REFERENCE,
+         notebook=_insert_cell("sigmoid", "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=5)\n")),
 ]
 
 
