@@ -143,22 +143,35 @@ class Course:
     # --- the gradebook ---------------------------------------------------------------------
 
     def ensure_gradebook(self) -> None:
-        """Make gradebook.db if it is missing, whole or not at all; remove a broken one that a failed
-        first run left behind (tables but no alembic version, and nothing in them)."""
+        """Make gradebook.db if it is missing, whole or not at all. A locked one is waited for, then
+        refused; one that cannot be read is moved aside (never deleted), the instructor told; an
+        incomplete one that a failed first run left (readable, not a row in it) is made again."""
+        from petkit import gradebook_safety as safety
         default = f"sqlite:///{self.root / GRADEBOOK}"
         if self.db_url != default:
             return  # a database the instructor configured: theirs to manage
         db = self.root / GRADEBOOK
         if db.exists():
+            try:
+                safety.wait_until_writable(db)
+            except safety.GradebookUnsafe as e:
+                raise GradeError(str(e)) from None
             problem = _broken_gradebook(db)
             if not problem:
                 return
-            if _holds_grades(db):
+            rows = safety.holds_rows(db)
+            if rows:
                 raise GradeError(f"{db} is damaged ({problem}) but holds grades: back it up, then run "
                                  f"`nbgrader db upgrade` in {self.root}, or move it away to start afresh")
-            print(f"petkit grade: removing {db}: {problem} (left by a failed first run); making it again",
-                  file=sys.stderr)
-            db.unlink()
+            if rows is None:
+                aside = safety.move_aside(db, problem)
+                print(f"petkit grade: {db} is damaged ({problem}): moved aside to {aside.name}, nothing deleted "
+                      f"(`sqlite3 {aside.name} .recover` may get its grades back); making a new gradebook",
+                      file=sys.stderr, flush=True)
+            else:
+                print(f"petkit grade: removing {db}: {problem}, and not a row in it (left by a failed first "
+                      f"run); making it again", file=sys.stderr)
+                db.unlink()
         from nbgrader.api import Gradebook
         tmp = db.with_name(f".{GRADEBOOK}.{os.getpid()}.tmp")
         tmp.unlink(missing_ok=True)
@@ -215,6 +228,15 @@ class Course:
         folder = self.root / "submitted"
         return sorted(p.parent.name for p in folder.glob(f"*/{lesson}") if p.is_dir()) if folder.is_dir() else []
 
+    @staticmethod
+    def check_student_ids(students: list[str]) -> None:
+        """A GradeError naming each id that is not one plain folder name (`--student ../source`)."""
+        from petkit.gradebook_safety import student_id_problem
+        bad = [f"{s!r} ({why})" for s in students if (why := student_id_problem(s))]
+        if bad:
+            raise GradeError(f"not a student id: {', '.join(bad)}; a student id is the name of one folder "
+                             f"under submitted/")
+
     def add_samples(self, lesson: str) -> list[str]:
         """Copy samples/<student>/LESSON/ into submitted/ (replacing earlier copies of the samples only)."""
         added = []
@@ -233,7 +255,14 @@ class Course:
         """Grade each submission of LESSON (all of submitted/*/LESSON/, or `students`), one by one, or
         in `workers` processes / on a Dask `scheduler` (petkit.parallel: resumable, one writer)."""
         self.source_notebook(lesson)
+        if students:
+            self.check_student_ids(students)
         students = students or self.students(lesson)
+        from petkit.gradebook_safety import student_id_problem
+        skipped = {s: why for s in students if (why := student_id_problem(s))}
+        for s, why in skipped.items():
+            print(f"petkit grade: skipping submitted/{ascii(s)[1:-1]}/: not a student id ({why})", file=sys.stderr)
+        students = [s for s in students if s not in skipped]
         if not students:
             raise GradeError(f"nothing to grade: no submitted/<student>/{lesson}/ in {self.root} "
                              f"(`petkit grade all {lesson} --samples` grades the sample submissions)")
@@ -253,6 +282,7 @@ class Course:
     def autograde_submission(self, lesson: str, student: str, force: bool = False) -> "Graded":
         """Grade one student's submission of LESSON; never raises for a fault in the submission."""
         from nbgrader.converters import Autograde
+        self.check_student_ids([student])
         folder = self.root / "submitted" / student / lesson
         if not folder.is_dir():
             return Graded(student, lesson, problem=f"no submission: {folder} does not exist")
@@ -262,18 +292,31 @@ class Course:
         from petkit.referee import missing_notebooks
         unreadable.update(missing_notebooks(folder, lesson))
         if unreadable:
-            self._record_zero(lesson, student)
+            why = "; ".join(f"{name} {why}" for name, why in unreadable.items())
+            kept = self._record_zero(lesson, student)
             graded = self.result(lesson, student)
-            graded.problem = "; ".join(f"{name} {why}" for name, why in unreadable.items()) + ": it gets 0"
+            graded.problem = f"{why}: " + (kept or "it gets 0")
             return graded
         conv = Autograde(coursedir=self.coursedir(assignment_id=lesson, student_id=student), config=self.config,
                          log=self.log)
         conv.force = force
         conv.create_student = True
-        with _env(PETKIT_STUDENT=student):
-            ok, log = self.run(conv)
-        if not ok:
-            self._record_zero(lesson, student)
+        done = self.root / "autograded" / student / lesson
+        previous = done.with_name(f".{lesson}.petkit-previous")  # nbgrader removes a failed one: keep a copy
+        shutil.rmtree(previous, ignore_errors=True)
+        if force and done.is_dir():
+            shutil.copytree(done, previous, symlinks=True)
+        try:
+            with _env(PETKIT_STUDENT=student):
+                ok, log = self.run(conv)
+            kept = ""
+            if not ok and _the_submissions_fault(log):
+                kept = self._record_zero(lesson, student, previous=previous)
+            elif not ok:
+                _put_back(previous, done)
+                kept = "the previous result is left as it was; fix the cause and grade it again"
+        finally:
+            shutil.rmtree(previous, ignore_errors=True)
         if ok and self.referee and "Skipping existing assignment" not in log:
             from petkit.referee import record  # the grade of record, out of the kernel's reach
             record(self, lesson, student)
@@ -281,22 +324,34 @@ class Course:
         if "Skipping existing assignment" in log:
             graded.notes.insert(0, "already graded: left as it was (--force grades it again)")
         if not ok:
-            graded.problem = _why_failed(log)
+            graded.problem = _why_failed(log, kept)
         return graded
 
-    def _record_zero(self, lesson: str, student: str) -> None:
-        """The submission as graded with 0 everywhere (no earlier grade or autograded notebook kept)."""
+    def _record_zero(self, lesson: str, student: str, previous: Path | None = None) -> str:
+        """The submission as graded with 0 everywhere, for a fault of the submission: the zeros are
+        committed first, and only then is the stale autograded notebook removed. When the gradebook
+        cannot be written, nothing is changed (the previous autograded folder put back) and the
+        returned text says so ('' when the zero was recorded)."""
         stale = self.root / "autograded" / student / lesson
+        try:
+            with warnings.catch_warnings(), _env(**_tools_env()), self.gradebook() as gb:
+                warnings.simplefilter("ignore")
+                gb.update_or_create_student(student)
+                submission = gb.update_or_create_submission(lesson, student)
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        grade.auto_score, grade.manual_score, grade.needs_manual_grade = 0, None, False
+                gb.db.commit()
+        except GradeError:
+            raise
+        except Exception as e:  # noqa: BLE001 - SQLAlchemy's errors (read-only, disk full...): nothing lost
+            if previous is not None:
+                _put_back(previous, stale)
+            return (f"its 0 could not be written to the gradebook ({type(e).__name__}: "
+                    f"{str(e).splitlines()[0][:200]}): the previous result is left as it was")
         if stale.exists():
             shutil.rmtree(stale)
-        with warnings.catch_warnings(), self.gradebook() as gb:
-            warnings.simplefilter("ignore")
-            gb.update_or_create_student(student)
-            submission = gb.update_or_create_submission(lesson, student)
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    grade.auto_score, grade.manual_score, grade.needs_manual_grade = 0, None, False
-            gb.db.commit()
+        return ""
 
     def result(self, lesson: str, student: str) -> "Graded":
         """What the gradebook (and the autograded notebook) say about one submission."""
@@ -320,13 +375,38 @@ class Course:
         return graded
 
     def export(self, to: Path | str | None = None) -> Path:
+        """The grades as nbgrader's CSV, written aside then renamed; only over a CSV it wrote, and
+        only from a gradebook that is there and whole (a GradeError otherwise: nothing written)."""
         from nbgrader.plugins import CsvExportPlugin
+        from petkit import gradebook_safety as safety
         to = Path(to) if to else self.root / "grades.csv"
+        db = self.root / GRADEBOOK
+        try:
+            safety.check_export_target(to, db)
+        except safety.GradebookUnsafe as e:
+            raise GradeError(str(e)) from None
+        if self.db_url == f"sqlite:///{db}":
+            if not db.exists():
+                raise GradeError(f"there is no gradebook in {self.root} yet: grade first (`petkit grade autograde LESSON`)")
+            problem = _broken_gradebook(db)
+            if problem:
+                raise GradeError(f"{db} cannot be read ({problem}): nothing exported; `petkit grade autograde` "
+                                 f"moves a damaged gradebook aside and says how to recover it")
         to.parent.mkdir(parents=True, exist_ok=True)
+        tmp = to.with_name(f".{to.name}.{os.getpid()}.tmp")
         plugin = CsvExportPlugin(config=self.config, log=self.log)
-        plugin.to = str(to)
-        with self.gradebook() as gb:
-            plugin.export(gb)
+        plugin.to = str(tmp)
+        try:
+            from nbgrader.api import Gradebook
+            with warnings.catch_warnings(), _env(**_tools_env()), Gradebook(self.db_url, self.course_id) as gb:
+                warnings.simplefilter("ignore")
+                plugin.export(gb)
+            os.replace(tmp, to)
+        except Exception as e:  # noqa: BLE001 - SQLAlchemy's errors and others: the gradebook could not be read
+            raise GradeError(f"the gradebook could not be read ({type(e).__name__}: {str(e).splitlines()[0][:200]}): "
+                             f"nothing exported") from None
+        finally:
+            tmp.unlink(missing_ok=True)
         return to
 
     def feedback(self, lesson: str) -> list[Path]:
@@ -386,14 +466,28 @@ def _unreadable(path: Path) -> str:
     return ""
 
 
-def _why_failed(log: str) -> str:
-    if "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log.lower():
+def _the_submissions_fault(log: str) -> bool:
+    """Whether nbgrader failed because of what the notebook does (its kernel kept dying), rather than
+    the tooling (the gradebook, a preprocessor, the machine)."""
+    return "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log.lower()
+
+
+def _put_back(previous: Path, done: Path) -> None:
+    """The autograded folder as it was before a failed run."""
+    if previous.is_dir():
+        shutil.rmtree(done, ignore_errors=True)
+        done.parent.mkdir(parents=True, exist_ok=True)
+        previous.rename(done)
+
+
+def _why_failed(log: str, kept: str = "") -> str:
+    if _the_submissions_fault(log):
         return ("the kernel died while running the notebook (does the code call exit(), quit() or "
-                "os._exit(), or use too much memory?): nbgrader could not finish it, so it gets 0")
+                "os._exit(), or use too much memory?): nbgrader could not finish it, so " + (kept or "it gets 0"))
     errors = [l for l in log.splitlines() if l.startswith("[ERROR]") and "There was an error processing" not in l
-              and "Please see" not in l]
+              and "Please see" not in l and not l.startswith("[ERROR] Traceback")]
     reason = errors[0][len("[ERROR] "):] if errors else _tail(log, 1)
-    return f"nbgrader could not grade it ({reason[:300]}): it gets 0"
+    return f"nbgrader could not grade it ({reason[:300]}): {kept or 'the previous result is left as it was'}"
 
 
 def _notes(folder: Path) -> list[str]:
@@ -429,8 +523,9 @@ def _runs_surviving_execute(config) -> bool:
 
 
 def _broken_gradebook(db: Path) -> str:
+    from petkit import gradebook_safety as safety
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=safety.LOCK_WAIT)) as con:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if not tables:
                 return "it is empty"
@@ -439,18 +534,11 @@ def _broken_gradebook(db: Path) -> str:
             if not con.execute("SELECT COUNT(*) FROM alembic_version").fetchone()[0]:
                 return "its alembic version is missing"
     except sqlite3.DatabaseError as e:
+        if safety.is_locked(e):  # busy is not broken
+            raise GradeError(f"{db} is locked by another process (another `petkit grade` or `nbgrader` command?): "
+                             f"run again when it has finished") from None
         return f"it is not an SQLite database ({e})"
     return ""
-
-
-def _holds_grades(db: Path) -> bool:
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            return any(con.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]
-                       for t in ("student", "assignment", "submitted_assignment") if t in tables)
-    except sqlite3.DatabaseError:
-        return False
 
 
 def _shows_hidden_tests(html: str) -> bool:

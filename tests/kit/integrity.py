@@ -59,6 +59,8 @@ def _insert_cell(after: str, code: str):
 
 
 STATIC = "not run in nbgrader's kernel (the answer cell is screened before it runs), 0 for the exercise"
+SANDBOX = ("nbgrader's kernel runs in the OS sandbox (petkit.sandbox), in a scratch copy of the submission "
+           "folder: ")
 REFEREE = "the referee re-runs the checks in a sealed process, sees the change, records 0 for the exercise"
 
 CHEATS = [
