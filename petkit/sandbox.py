@@ -159,6 +159,9 @@ def confine_kernel(km, scratch: Path, cwd: Path, hidden: list[Path] | None = Non
     km.transport = "ipc"
     km.connection_file = str(scratch / "kernel.json")
     km.ip = str(scratch / "kernel-ipc")
+    # an interrupt (the per-cell time limit) as a message on the control channel: a SIGINT sent to the
+    # process group would end bwrap itself, and the kernel with it
+    km.kernel_spec.interrupt_mode = "message"
     plain = km.format_kernel_cmd
 
     def format_kernel_cmd(extra_arguments=None):
