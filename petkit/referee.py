@@ -191,14 +191,14 @@ def judge(source_nb: dict, submitted_nb: dict, lesson_id: str, student: str, tim
     locked = locked_cell_problems(source_nb, submitted_nb)
     mine = _by_id(submitted_nb)
     given = _text(_by_id(source_nb)[GIVEN_ID])
-    cells, todo, skip = {}, {}, set()
+    cells, skip, seen = notebook_cells(source_nb, submitted_nb, {answer_id(e) for e in exs})
+    todo = {}
     for e in exs:
         v = verdicts[e.name]
-        code = _text(mine[answer_id(e)]) if answer_id(e) in mine else None
+        code = cells.get(answer_id(e))
         if code is None:
             v.message = f"its answer cell {answer_id(e)} is missing"
             continue
-        cells[answer_id(e)] = code
         found = scan(code)
         if found:
             v.message = f"cheat detected: the answer cell {found}"
@@ -210,13 +210,46 @@ def judge(source_nb: dict, submitted_nb: dict, lesson_id: str, student: str, tim
         if rerun is None or e.name in rerun:
             todo[e.name] = e.id
     if todo:
-        plan = Plan(lesson_id, given, cells, todo, skip, sandbox=sandbox)
+        plan = Plan(lesson_id, given, cells, todo, set(skip), sandbox=sandbox)
         for name, (passed, message) in _run(plan, student, timeout, memory_mb).items():
             verdicts[name].passed, verdicts[name].message = passed, message
         for name, note in plan.notes.items():
             if name in verdicts:
                 verdicts[name].note = note
+    if seen and exs:
+        first = verdicts[exs[0].name]
+        first.note = "; ".join(filter(None, [first.note, *seen]))
     return verdicts
+
+
+def notebook_cells(source_nb: dict, submitted_nb: dict, answers: set[str]) -> tuple[dict[str, str], set[str], list[str]]:
+    """The code cells the referee runs, in the notebook's order, as nbgrader's kernel runs them: every
+    code cell but the test cells and the given cell (which comes from the source notebook first);
+    an answer cell keyed by its grade_id, any other cell (a helper of the learner's) by its place,
+    `cell N`; a locked cell of the course as the source notebook has it. Returns (cells, the other
+    cells the static screen keeps from running, a note for each of those)."""
+    from petkit.notebooks import GIVEN_ID
+    source = _by_id(source_nb)
+    cells: dict[str, str] = {}
+    skip: set[str] = set()
+    notes: list[str] = []
+    for i, cell in enumerate(submitted_nb.get("cells", []), 1):
+        if cell.get("cell_type") != "code":
+            continue
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        theirs = source.get(gid, {}).get("metadata", {}).get("nbgrader", {}) if gid else {}
+        if gid == GIVEN_ID or theirs.get("grade"):
+            continue  # the given cell runs first, from the source; the tests are the referee's own
+        if gid in answers and gid not in cells:
+            cells[gid] = _text(cell)
+            continue
+        name = f"cell {i}"
+        cells[name] = _text(source[gid]) if theirs.get("locked") else _text(cell)
+        found = scan(cells[name])
+        if found:
+            skip.add(name)
+            notes.append(f"{name} (not an answer cell) was not run by the referee: it {found}")
+    return cells, skip, notes
 
 
 def _run(plan: Plan, student: str, timeout: float, memory_mb: int) -> dict[str, tuple[bool, str]]:
@@ -403,14 +436,6 @@ class _Sink:
         return n
 
 
-def _is_library(value) -> bool:
-    import types
-    if isinstance(value, types.ModuleType):
-        return True
-    return (getattr(value, "__module__", None) or "").split(".")[0] in ("petkit", "torch", "fastai", "hypothesis",
-                                                                         "numpy", "fastcore")
-
-
 def _worker(fd: int) -> int:
     job = json.loads(sys.stdin.readline())
     out = os.fdopen(fd, "w", buffering=1)
@@ -435,7 +460,6 @@ def _worker(fd: int) -> int:
     if "fastai" in job["given"]:
         import fastai.vision.all  # noqa: F401 - the checks import it later; its patches to torch are not the answer's
     seal = _snapshot(_sealed_modules())
-    seal_ns = dict(ns)
     _limit_memory(job["memory_mb"])
     broken: dict[str, str] = {}
     for name, code in job["cells"].items():
@@ -444,13 +468,13 @@ def _worker(fd: int) -> int:
             exec(compile(code, f"<answer {name}>", "exec"), ns)
         except BaseException as e:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too: the cell fails
             broken[name] = f"its answer cell raised {type(e).__name__}: {str(e)[:200]}"
-        changed = _tampered(seal)
-        for k, v in seal_ns.items():  # the names the course's cell gives: torch, F, check...
-            if ns.get(k, _MISSING) is not v and _is_library(v):
-                changed.append(f"the given name {k}")
-                ns[k] = v
-        if changed:
-            broken[name] = f"cheat detected: its answer cell changed {', '.join(sorted(set(changed))[:4])}"
+        changed = _tampered(seal)  # the notebook's own names (hint = None, a torch alias) are the learner's:
+        if changed:                 # rebinding them changes no check, as in nbgrader's kernel
+            broken[name] = (f"cheat detected: its answer cell changed {', '.join(sorted(set(changed))[:4])}"
+                            if name in job["exercises"] else broken.get(name, ""))
+            if name not in job["exercises"]:  # a helper cell changed what the checks use: every exercise after it
+                for ex in job["exercises"]:
+                    broken.setdefault(ex, f"cheat detected: {name} changed {', '.join(sorted(set(changed))[:4])}")
         if sink.take() > FLOOD:
             emit(event="note", name=name, message=f"its answer cell printed more than {FLOOD // 10**6} MB: "
                                                   f"the output was cut, nothing else changes")
@@ -534,6 +558,8 @@ def record(course, lesson_id: str, student: str) -> None:
         submitted = json.loads((folder / f"{lesson_id}.ipynb").read_text())
     except FileNotFoundError:
         submitted = {"cells": []}  # every answer missing: the referee says so, each scores 0
+    from petkit.cell_metadata import restore_source_metadata
+    changed = restore_source_metadata(source, submitted)  # graded by the source's marks, as nbgrader now is
     exercises = {e.name: e for e in lesson(lesson_id).exercises}
     test_of = {tests_id(e): name for name, e in exercises.items()}
     timeout = float(course.config.ExecutePreprocessor.get("timeout", 60) or 60)
@@ -552,6 +578,10 @@ def record(course, lesson_id: str, student: str) -> None:
     given = locked_cell_problems(source, submitted).get(GIVEN_ID)
     if given:  # nbgrader ran the course's own cell; say so once, on the first exercise
         words[next(iter(exercises))].append(f"{given}: graded with the course's own cell")
+    for line in changed:  # on the exercise whose cell it was, else on the first
+        owner = next((n for n, e in exercises.items() if f"cell {n} " in line or f"cell {tests_id(e)} " in line),
+                     next(iter(exercises)))
+        words[owner].append(line)
     for name, v in verdicts.items():
         # a screened cell: the error nbgrader's notebook shows already says what was found
         if v.message and not v.passed and not v.message.startswith("cheat detected: the answer cell"):
