@@ -216,7 +216,8 @@ def _local(workers: int):
     """Run tasks in `workers` fresh processes; yield (student, result or exception) as each ends."""
     import concurrent.futures as cf
     import multiprocessing
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_die_with_parent, initargs=(os.getpid(),))
 
     def run(shared, tasks):
         futures = {pool.submit(grade_in_scratch, shared, t): t["student"] for t in tasks}
@@ -230,6 +231,19 @@ def _local(workers: int):
                 if p.is_alive():
                     _kill_tree(p.pid)
     return run
+
+
+def _die_with_parent(parent: int) -> None:
+    """In each worker: be killed when the grading process dies, even by SIGKILL (Linux's parent-death
+    signal); its kernels follow it (bwrap's --die-with-parent), so nothing is left running."""
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return  # not Linux: Ctrl-C still kills the workers' trees (see run())
+    if os.getppid() != parent:  # the parent died before the signal was set
+        os._exit(1)
 
 
 def _kill_tree(pid: int) -> None:
@@ -300,6 +314,11 @@ def autograde(course, lesson: str, students: list[str], force: bool = False, wor
         if not (folder := course.root / "submitted" / s / lesson).is_dir():
             problems[s] = f"no submission: {folder} does not exist"
     todo = [s for s in students if s not in skip and s not in problems]
+    unreached = {s for s in todo if _pending(course, lesson, s).exists()}  # an earlier run stopped before them
+    if force:  # until each is committed, a re-run knows this run did not reach it
+        for s in todo:
+            _pending(course, lesson, s).parent.mkdir(parents=True, exist_ok=True)
+            _pending(course, lesson, s).touch()
     bar = Progress(len(todo), len(skip)) if progress else None
     base = _task_base(course, lesson) if todo else None
     if todo:
@@ -327,6 +346,8 @@ def autograde(course, lesson: str, students: list[str], force: bool = False, wor
         graded = course.result(lesson, s) if (course.root / "submitted" / s / lesson).is_dir() else Graded(s, lesson)
         if s in skip:
             graded.notes.insert(0, "already graded: left as it was (--force grades it again)")
+        elif s in unreached and s in problems and not problems[s]:
+            graded.notes.insert(0, "graded now: an earlier run (a --force run, or one stopped mid-way) had not reached it")
         elif s not in problems:
             graded = Graded(s, lesson, problem="not graded: the run stopped before it; re-run to grade it")
         elif problems[s]:

@@ -11,7 +11,8 @@ lose points it did not earn:
 2. each answer cell is read statically for what an answer never needs (the kit's own packages,
    hypothesis, gc/ctypes/inspect, assigning attributes of modules, opening files, ending the
    process): such a cell scores 0 with a message naming what was found, and is not run at all;
-3. the remaining answer cells run in a fresh process (`python -m petkit.referee`), time- and
+3. the notebook's other code cells (answers and the learner's helper cells, in order; not the
+   test cells) run in a fresh process (`python -m petkit.referee`), time- and
    memory-bounded, in an empty temporary folder, with the course's given cell taken from the source
    notebook, and the checks, oracles and comparison functions imported and sealed BEFORE any
    learner code runs: after each cell and each exercise the sealed attributes are compared by
