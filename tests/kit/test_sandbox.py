@@ -119,6 +119,21 @@ def test_without_bwrap_grading_refuses_in_one_line_unless_no_sandbox(tmp_path):
     assert not (course / "autograded").exists() and not (course / "release").exists()
 
 
+@pytest.mark.slow
+def test_no_sandbox_grades_with_a_warning_on_the_run_and_in_the_gradebook(tmp_path):
+    course = _copy_course(tmp_path)
+    _submit(course, "alice", "softmax", (course / "source" / "softmax" / "softmax.ipynb").read_text())
+    env = {**FAST_GRADING, "PETKIT_BWRAP": str(tmp_path / "no-such-bwrap")}
+    r = grade("autograde", "softmax", "--no-sandbox", "--course", str(course), env=env, timeout=1200)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sandbox.NO_SANDBOX_WARNING in r.stderr  # on the run ...
+    assert f"alice: softmax: referee: {sandbox.NO_SANDBOX_WARNING}" in r.stdout  # ... and in the gradebook
+    import sqlite3
+    with sqlite3.connect(course / "gradebook.db") as con:
+        comments = [c for (c,) in con.execute("SELECT manual_comment FROM comment") if c]
+    assert any(sandbox.NO_SANDBOX_WARNING in c for c in comments)
+
+
 # --- the real `petkit grade` on notebooks that try to get out --------------------------------------------
 
 TAG = "7321.25"  # the detached process's `sleep` argument: how the test finds it afterwards
