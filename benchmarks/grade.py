@@ -7,7 +7,8 @@ untouched, the samples and the notebooks of known wrong answers; every student h
 its own hidden-test seed), copies the course three times, releases the lesson in each (not timed),
 then times `nbgrader autograde LESSON` (one process, one notebook after another), `petkit grade
 autograde LESSON` (the same, then the referee's re-run: see petkit/grading/referee.py) and `petkit grade
-autograde LESSON --workers N`. Prints the times, the speed-up of N workers over petkit's one-by-one
+autograde LESSON --workers N`, and `petkit grade autograde LESSON --no-sandbox` (what the OS
+sandbox of petkit/grading/sandbox.py costs per notebook, as a ratio). Prints the times, the speed-up of N workers over petkit's one-by-one
 run, the same work (target: at least 0.8 x N, i.e. 1.6 for 2 workers), what the referee costs, and
 whether every cell's score (nbgrader's, or the manual score of record petkit writes) is identical in
 the three gradebooks. The PETKIT_* settings of this shell reach both
@@ -110,7 +111,8 @@ def main(argv=None) -> int:
         serial = make_course(base / "serial", args.lesson, subs)
         one = make_course(base / "petkit-serial", args.lesson, subs)
         parallel = make_course(base / "parallel", args.lesson, subs)
-        for course in (serial, one, parallel):
+        bare = make_course(base / "no-sandbox", args.lesson, subs)
+        for course in (serial, one, parallel, bare):
             Course(course).release(args.lesson)
         print(f"{len(subs)} submissions of {args.lesson} ({len(set(s.split('-', 1)[1] for s in subs))} kinds); "
               f"PETKIT_* settings: {' '.join(f'{k}={v}' for k, v in os.environ.items() if k.startswith('PETKIT_')) or 'none'}",
@@ -122,9 +124,15 @@ def main(argv=None) -> int:
         t_par = timed([sys.executable, "-m", "petkit.cli", "grade", "autograde", args.lesson, "--workers",
                        str(args.workers), "--course", str(parallel)], parallel)
         print(f"petkit grade autograde --workers {args.workers}: {t_par:.1f} s", flush=True)
+        t_bare = timed([sys.executable, "-m", "petkit.cli", "grade", "autograde", args.lesson, "--no-sandbox",
+                        "--course", str(bare)], bare)
+        print(f"petkit grade autograde --no-sandbox (serial): {t_bare:.1f} s", flush=True)
         a, o, b = grades(serial, args.lesson), grades(one, args.lesson), grades(parallel, args.lesson)
         cells = sum(len(v) for v in a.values())
         same = a == o == b and len(a) == len(subs)
+        print(f"the OS sandbox's cost: {t_one / t_bare:.2f} x the time without it "
+              f"({(t_one - t_bare) / len(subs):+.2f} s per notebook); grades "
+              f"{'identical' if grades(bare, args.lesson) == o else 'DIFFERENT'} (the sandbox changes no grade)")
         target = TARGET_PER_WORKER * args.workers
         print(f"speed-up of {args.workers} workers over petkit one by one: {t_one / t_par:.2f} "
               f"(target at least {target:.1f} on {os.cpu_count()} cores)")

@@ -30,6 +30,18 @@ c.HTMLExporter.template_name = TEMPLATE
 c.HTMLExporter.template_file = TEMPLATE_FILE
 c.HTMLExporter.extra_template_basedirs = template_dirs()
 
+# Before nbgrader's own sanitizing steps, each cell gets the source notebook's nbgrader marks back
+# (a re-marked answer cell, an inserted grade cell): the submission is graded by the course's cells and
+# points, and the instructor is told what was changed (petkit.cell_metadata).
+c.Autograde.sanitize_preprocessors = [
+    "petkit.grading.cell_metadata.RestoreSourceMetadata",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 # nbgrader's autograde steps, with petkit's Execute: a cell that kills the kernel (exit(), os._exit(),
 # a crash) loses that cell's points only, and the rest of the notebook is graded in a fresh kernel.
 # An answer cell that does what an answer never needs (import the kit, patch modules, open files, end

@@ -564,11 +564,29 @@ def real_pets(timeout: float = 10.0) -> Path:
 
 # ------------------------------------------------------------------------------------------ CLI
 
+CLI_BOUNDS = {"--per-class": (1, 1000), "--size": (MIN_SIDE, 2048)}  # a few GB at most, never a traceback
+
+
+def _bounded(option: str):
+    low, high = CLI_BOUNDS[option]
+
+    def parse(text: str) -> int:
+        import argparse
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a whole number from {low} to {high}")
+        return value
+    return parse
+
+
 def add_arguments(parser) -> None:
     """The options of `petkit data`."""
     parser.add_argument("--out", default="data/pets", metavar="DIR", help="where to write the synthetic set (default data/pets)")
-    parser.add_argument("--per-class", type=int, default=20, metavar="N", help="images per breed (default 20)")
-    parser.add_argument("--size", type=int, default=300, metavar="PX",
+    parser.add_argument("--per-class", type=_bounded("--per-class"), default=20, metavar="N", help="images per breed (default 20)")
+    parser.add_argument("--size", type=_bounded("--size"), default=300, metavar="PX",
                         help="typical image side; each side varies from 0.5x to 1.7x (default 300)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="same seed, same files (default 0)")
     parser.add_argument("--real", action="store_true",
@@ -580,6 +598,11 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     """`petkit data`: make (or fetch) the pets and print where they are; one line on stderr on error."""
     start = time.perf_counter()
+    import signal
+
+    def stop(signum, frame):  # SIGTERM as Ctrl-C: make_pets removes its partial folder on the way out
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
     try:
         if getattr(args, "real", False):
             path = real_pets()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import datetime
+import hashlib
+import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -81,9 +83,18 @@ def exercise_source(lesson_id: str, solution: str, path: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def _has_learner_work(text: str, lesson_id: str) -> bool:
-    """True when some stub of the lesson is no longer there: a learner (or an author) wrote code."""
-    return any(stub(e.id) not in text for l in lessons() if l.id == lesson_id for e in l.exercises)
+def _written_record(root: Path) -> Path:
+    return root / ".petkit" / "sync-written.json"  # {path: sha256 of the text sync last wrote or found there}
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _has_learner_work(path: Path, root: Path, record: dict[str, str]) -> bool:
+    """True when an exercises/ file is not exactly what sync generated: any difference (code over a
+    stub, a helper added, a line written above the `raise`) is someone's work."""
+    return record.get(str(path.relative_to(root))) != _digest(path.read_text())
 
 
 @dataclass
@@ -130,14 +141,18 @@ def sync(root: Path = ROOT, force: bool = False) -> SyncReport:
     files = expected_files(root)
     report = SyncReport()
     changed = {p: t for p, t in files.items() if not p.exists() or p.read_text() != t}
+    try:
+        record = json.loads(_written_record(root).read_text())
+    except (OSError, ValueError):
+        record = {}
     worked = [p for p in changed if p.exists() and p.parent == root / "exercises" and p.stem != "__init__"
-              and _has_learner_work(p.read_text(), p.stem)]
+              and _has_learner_work(p, root, record)]
     if worked and not force:
-        raise SyncError("these files hold code written over the stubs, and sync would replace it: "
+        raise SyncError("these files differ from what sync generated (someone's code), and sync would replace them: "
                         + ", ".join(str(p.relative_to(root)) for p in worked)
                         + ". If you are a learner, you do not need sync. If you are a course author, run "
                           "`petkit sync --force` (it keeps a copy under .petkit/backup/ first).")
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")  # a backup never replaces another
     for p in worked:
         backup = root / ".petkit" / "backup" / stamp / p.relative_to(root)
         backup.parent.mkdir(parents=True, exist_ok=True)
@@ -152,4 +167,7 @@ def sync(root: Path = ROOT, force: bool = False) -> SyncReport:
         tmp.write_text(text)
         os.replace(tmp, p)
         report.written.append(p)
+    record.update({str(p.relative_to(root)): _digest(text) for p, text in files.items() if p.parent == root / "exercises"})
+    _written_record(root).parent.mkdir(parents=True, exist_ok=True)
+    _written_record(root).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     return report

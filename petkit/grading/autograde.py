@@ -2,7 +2,10 @@
 cluster (petkit.grading.parallel: resumable, one writer). The grades are the same either way."""
 from __future__ import annotations
 
+import sys
+
 from petkit.grading import parallel
+from petkit.grading.gradebook_safety import student_id_problem
 from petkit.grading.course import GradeError
 from petkit.grading.results import Graded
 from petkit.grading.submission import grade_submission
@@ -13,10 +16,17 @@ def autograde(course, lesson: str, students: list[str] | None = None, force: boo
     """Grade each submission of LESSON (all of submitted/*/LESSON/, or `students`), one by one, or
     in `workers` processes / on a Dask `scheduler`."""
     course.source_notebook(lesson)
+    if students:
+        course.check_student_ids(students)
     students = students or course.students(lesson)
+    skipped = {s: why for s in students if (why := student_id_problem(s))}
+    for s, why in skipped.items():
+        print(f"petkit grade: skipping submitted/{ascii(s)[1:-1]}/: not a student id ({why})", file=sys.stderr)
+    students = [s for s in students if s not in skipped]
     if not students:
         raise GradeError(f"nothing to grade: no submitted/<student>/{lesson}/ in {course.root} "
                          f"(`petkit grade all {lesson} --samples` grades the sample submissions)")
+    course.sandboxed  # noqa: B018 - refuses before any work when the sandbox cannot run
     if not (course.root / "release" / lesson).exists():
         course.release(lesson)  # nbgrader needs the assignment in the gradebook first
     if workers > 1 or scheduler:

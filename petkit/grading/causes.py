@@ -1,7 +1,7 @@
 """Why an exercise lost its points, in one line an instructor reads, grouped across a class.
 
 Everything here reads what grading already left behind: the error outputs of the autograded notebook
-(the answer cell's and the test cell's) and the referee's word (petkit.referee, stored as the answer
+(the answer cell's and the test cell's) and the referee's word (petkit.grading.referee, stored as the answer
 cell's manual comment in the gradebook). Nothing is run again.
 
 A `Cause` has a `kind` (one of KINDS: not started, syntax error, timeout, crash, cheat, a known
@@ -32,8 +32,8 @@ KINDS = (NOT_GRADED, NOT_STARTED, SYNTAX, TIMEOUT, CRASH, CHEAT, MISTAKE, CHECK,
 
 TIMEOUT_ERRORS = ("CellTimeoutError", "KeyboardInterrupt")
 SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")
-KERNEL_DIED = "KernelDied"   # the error petkit.grade.KernelSurvivingExecute writes into a cell that killed the kernel
-SCREENED = "petkit grade did not run this cell"  # the error petkit.referee.ScreenAnswers puts in a screened cell
+KERNEL_DIED = "KernelDied"   # the error petkit.grading.preprocessors.KernelSurvivingExecute writes into a cell that killed the kernel
+SCREENED = "petkit grade did not run this cell"  # the error petkit.grading.preprocessors.ScreenAnswers puts in a screened cell
 HIDDEN_SAYS = "the grader's hidden tests"
 LONGEST = 200  # characters of one line
 
@@ -139,7 +139,7 @@ def _cheat_group(text: str) -> str:
 
 
 def from_referee(word: str) -> Cause:
-    """The referee's word on an exercise whose points it took away (petkit.referee.record)."""
+    """The referee's word on an exercise whose points it took away (petkit.grading.referee.record)."""
     parts = [p.strip() for p in re.split(r"; (?!first: )", word or "") if p.strip()]  # "N check(s) fail; first: ..." is one
     for p in parts:
         if "cheat detected" in p:

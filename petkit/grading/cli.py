@@ -73,6 +73,9 @@ def _at_least_one(text: str) -> int:
 
 
 def parallel_options(s) -> None:
+    s.add_argument("--no-sandbox", action="store_true",
+                   help="run the learner's code without the OS sandbox (bwrap): it could reach the course "
+                        "folder; said on every run and in the gradebook")
     s.add_argument("--workers", type=_at_least_one, default=1, metavar="N",
                    help="grade in N processes at once, with a progress line; resumable (default: 1, one by one)")
     s.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
@@ -85,7 +88,11 @@ def run(args) -> int:
               "(`petkit grade --help`)", file=sys.stderr)
         return 2
     try:
-        course = Course(args.course, timeout=getattr(args, "cell_timeout", None), verbose=args.verbose)
+        course = Course(args.course, timeout=getattr(args, "cell_timeout", None), verbose=args.verbose,
+                        no_sandbox=getattr(args, "no_sandbox", False))
+        if course.no_sandbox:
+            from petkit.grading.sandbox import NO_SANDBOX_WARNING
+            print(f"petkit grade: warning: {NO_SANDBOX_WARNING}", file=sys.stderr, flush=True)
         return STEPS[args.step](course, args)
     except GradeError as e:
         print(f"petkit grade {args.step}: {e}", file=sys.stderr)

@@ -43,21 +43,27 @@ def tools_env() -> dict[str, str]:
 class Course:
     """A course folder: nbgrader_config.py, source/, and whatever nbgrader has made there."""
 
-    def __init__(self, root: Path | str = DEFAULT_COURSE, timeout: float | None = None, verbose: bool = False):
+    def __init__(self, root: Path | str = DEFAULT_COURSE, timeout: float | None = None, verbose: bool = False,
+                 no_sandbox: bool = False):
         from traitlets.config import Config
         from traitlets.config.loader import PyFileConfigLoader
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise GradeError(f"there is no course folder {self.root}; the kit's is grader/ (`--course DIR` picks another)")
+        if not (self.root / "nbgrader_config.py").is_file():
+            raise GradeError(f"{self.root} has no nbgrader_config.py, so it is not a course folder (grading without "
+                             f"it would run without the screen, the sandbox and the memory caps): copy "
+                             f"grader/nbgrader_config.py there")
         self.config = Config()
-        if (self.root / "nbgrader_config.py").exists():
-            self.config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config())
+        self.config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config())
         self.config.CourseDirectory.root = str(self.root)
         if timeout is not None:
             self.config.ExecutePreprocessor.timeout = self.config.Execute.timeout = int(timeout)
         self.verbose = verbose
         self.referee = True  # petkit.grading.referee re-derives each score; off only to compare with plain nbgrader
-        self.log = logging.getLogger("petkit.grade.nbgrader")  # nbgrader's log: kept, shown with --verbose
+        self.no_sandbox = no_sandbox  # petkit.grading.sandbox: learner code behind bwrap, unless the instructor says not
+        self._sandboxed: bool | None = None
+        self.log = logging.getLogger("petkit.grading.nbgrader")  # nbgrader's log: kept, shown with --verbose
         self.log.propagate = False
         self.log.setLevel(logging.INFO)
         if not self.log.handlers:
@@ -109,25 +115,55 @@ class Course:
                 self.log.removeHandler(echo)
         return ok, buffer.getvalue()
 
+    @property
+    def sandboxed(self) -> bool:
+        """Whether learner code runs in the OS sandbox (petkit.grading.sandbox); a GradeError saying how
+        to get bwrap when it cannot run and --no-sandbox was not given."""
+        if self._sandboxed is None:
+            from petkit.grading import sandbox
+            try:
+                self._sandboxed = sandbox.require(self.no_sandbox)
+            except sandbox.SandboxError as e:
+                raise GradeError(str(e)) from None
+            if self._sandboxed and not _runs_surviving_execute(self.config):
+                raise GradeError("the course's nbgrader_config.py does not run the kernel through "
+                                 "petkit.grading.preprocessors.KernelSurvivingExecute (Autograde.autograde_preprocessors), "
+                                 "so the learner's code would run outside the sandbox: use grader/nbgrader_config.py's list")
+            self.config.KernelSurvivingExecute.sandbox = self._sandboxed
+        return self._sandboxed
+
     # --- the gradebook ---------------------------------------------------------------------
 
     def ensure_gradebook(self) -> None:
-        """Make gradebook.db if it is missing, whole or not at all; remove a broken one that a failed
-        first run left behind (tables but no alembic version, and nothing in them)."""
+        """Make gradebook.db if it is missing, whole or not at all. A locked one is waited for, then
+        refused; one that cannot be read is moved aside (never deleted), the instructor told; an
+        incomplete one that a failed first run left (readable, not a row in it) is made again."""
+        from petkit.grading import gradebook_safety as safety
         default = f"sqlite:///{self.root / GRADEBOOK}"
         if self.db_url != default:
             return  # a database the instructor configured: theirs to manage
         db = self.root / GRADEBOOK
         if db.exists():
+            try:
+                safety.wait_until_writable(db)
+            except safety.GradebookUnsafe as e:
+                raise GradeError(str(e)) from None
             problem = broken_gradebook(db)
             if not problem:
                 return
-            if _holds_grades(db):
+            rows = safety.holds_rows(db)
+            if rows:
                 raise GradeError(f"{db} is damaged ({problem}) but holds grades: back it up, then run "
                                  f"`nbgrader db upgrade` in {self.root}, or move it away to start afresh")
-            print(f"petkit grade: removing {db}: {problem} (left by a failed first run); making it again",
-                  file=sys.stderr)
-            db.unlink()
+            if rows is None:
+                aside = safety.move_aside(db, problem)
+                print(f"petkit grade: {db} is damaged ({problem}): moved aside to {aside.name}, nothing deleted "
+                      f"(`sqlite3 {aside.name} .recover` may get its grades back); making a new gradebook",
+                      file=sys.stderr, flush=True)
+            else:
+                print(f"petkit grade: removing {db}: {problem}, and not a row in it (left by a failed first "
+                      f"run); making it again", file=sys.stderr)
+                db.unlink()
         from nbgrader.api import Gradebook
         tmp = db.with_name(f".{GRADEBOOK}.{os.getpid()}.tmp")
         tmp.unlink(missing_ok=True)
@@ -184,6 +220,15 @@ class Course:
         folder = self.root / "submitted"
         return sorted(p.parent.name for p in folder.glob(f"*/{lesson}") if p.is_dir()) if folder.is_dir() else []
 
+    @staticmethod
+    def check_student_ids(students: list[str]) -> None:
+        """A GradeError naming each id that is not one plain folder name (`--student ../source`)."""
+        from petkit.grading.gradebook_safety import student_id_problem
+        bad = [f"{s!r} ({why})" for s in students if (why := student_id_problem(s))]
+        if bad:
+            raise GradeError(f"not a student id: {', '.join(bad)}; a student id is the name of one folder "
+                             f"under submitted/")
+
     def add_samples(self, lesson: str) -> list[str]:
         """Copy samples/<student>/LESSON/ into submitted/ (replacing earlier copies of the samples only)."""
         added = []
@@ -198,13 +243,38 @@ class Course:
         return added
 
     def export(self, to: Path | str | None = None) -> Path:
+        """The grades as nbgrader's CSV, written aside then renamed; only over a CSV it wrote, and
+        only from a gradebook that is there and whole (a GradeError otherwise: nothing written)."""
+        from nbgrader.api import Gradebook
         from nbgrader.plugins import CsvExportPlugin
+        from petkit.grading import gradebook_safety as safety
         to = Path(to) if to else self.root / "grades.csv"
+        db = self.root / GRADEBOOK
+        try:
+            safety.check_export_target(to, db)
+        except safety.GradebookUnsafe as e:
+            raise GradeError(str(e)) from None
+        if self.db_url == f"sqlite:///{db}":
+            if not db.exists():
+                raise GradeError(f"there is no gradebook in {self.root} yet: grade first (`petkit grade autograde LESSON`)")
+            problem = broken_gradebook(db)
+            if problem:
+                raise GradeError(f"{db} cannot be read ({problem}): nothing exported; `petkit grade autograde` "
+                                 f"moves a damaged gradebook aside and says how to recover it")
         to.parent.mkdir(parents=True, exist_ok=True)
+        tmp = to.with_name(f".{to.name}.{os.getpid()}.tmp")
         plugin = CsvExportPlugin(config=self.config, log=self.log)
-        plugin.to = str(to)
-        with self.gradebook() as gb:
-            plugin.export(gb)
+        plugin.to = str(tmp)
+        try:
+            with warnings.catch_warnings(), environ(**tools_env()), Gradebook(self.db_url, self.course_id) as gb:
+                warnings.simplefilter("ignore")
+                plugin.export(gb)
+            os.replace(tmp, to)
+        except Exception as e:  # noqa: BLE001 - SQLAlchemy's errors and others: the gradebook could not be read
+            raise GradeError(f"the gradebook could not be read ({type(e).__name__}: {str(e).splitlines()[0][:200]}): "
+                             f"nothing exported") from None
+        finally:
+            tmp.unlink(missing_ok=True)
         return to
 
     def feedback(self, lesson: str) -> list[Path]:
@@ -233,8 +303,10 @@ class Course:
 
 
 def broken_gradebook(db: Path) -> str:
+    """What is wrong with an SQLite gradebook ('' when nothing); a GradeError when another process holds it."""
+    from petkit.grading import gradebook_safety as safety
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=safety.LOCK_WAIT)) as con:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if not tables:
                 return "it is empty"
@@ -243,18 +315,19 @@ def broken_gradebook(db: Path) -> str:
             if not con.execute("SELECT COUNT(*) FROM alembic_version").fetchone()[0]:
                 return "its alembic version is missing"
     except sqlite3.DatabaseError as e:
+        if safety.is_locked(e):  # busy is not broken
+            raise GradeError(f"{db} is locked by another process (another `petkit grade` or `nbgrader` command?): "
+                             f"run again when it has finished") from None
         return f"it is not an SQLite database ({e})"
     return ""
 
 
-def _holds_grades(db: Path) -> bool:
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            return any(con.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]
-                       for t in ("student", "assignment", "submitted_assignment") if t in tables)
-    except sqlite3.DatabaseError:
-        return False
+def _runs_surviving_execute(config) -> bool:
+    """Whether the course's autograde steps run the kernel through KernelSurvivingExecute (the only
+    Execute that starts it in the sandbox)."""
+    steps = config.Autograde.get("autograde_preprocessors", [])
+    return any((s if isinstance(s, str) else f"{s.__module__}.{s.__name__}").endswith("KernelSurvivingExecute")
+               for s in steps)
 
 
 def _shows_hidden_tests(html: str) -> bool:

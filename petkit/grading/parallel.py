@@ -55,7 +55,7 @@ def _scratch_course(root: Path, task: dict):
     if task["config"] is not None:
         (root / "nbgrader_config.py").write_text(task["config"])
     _write_tree(root / "source" / task["lesson"], task["source"])
-    course = Course(root, timeout=task["timeout"])
+    course = Course(root, timeout=task["timeout"], no_sandbox=task.get("no_sandbox", False))
     course.config.CourseDirectory.db_url = f"sqlite:///{root / SCRATCH_DB}"  # never the course's real database
     course.config.CourseDirectory.course_id = task["course_id"]
     return course
@@ -211,14 +211,16 @@ def _task_base(course, lesson: str) -> dict:
     return {"lesson": lesson, "course_id": course.course_id, "timeout": timeout,
             "config": config.read_text() if config.exists() else None,
             "source": _read_tree(course.root / "source" / lesson),
-            "env": {k: v for k, v in os.environ.items() if k.startswith("PETKIT_")}}
+            "env": {k: v for k, v in os.environ.items() if k.startswith("PETKIT_")},
+            "no_sandbox": course.no_sandbox}
 
 
 def _local(workers: int):
     """Run tasks in `workers` fresh processes; yield (student, result or exception) as each ends."""
     import concurrent.futures as cf
     import multiprocessing
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_die_with_parent, initargs=(os.getpid(),))
 
     def run(shared, tasks):
         futures = {pool.submit(grade_in_scratch, shared, t): t["student"] for t in tasks}
@@ -232,6 +234,19 @@ def _local(workers: int):
                 if p.is_alive():
                     _kill_tree(p.pid)
     return run
+
+
+def _die_with_parent(parent: int) -> None:
+    """In each worker: be killed when the grading process dies, even by SIGKILL (Linux's parent-death
+    signal); its kernels follow it (bwrap's --die-with-parent), so nothing is left running."""
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return  # not Linux: Ctrl-C still kills the workers' trees (see run())
+    if os.getppid() != parent:  # the parent died before the signal was set
+        os._exit(1)
 
 
 def _kill_tree(pid: int) -> None:
@@ -301,6 +316,11 @@ def autograde(course, lesson: str, students: list[str], force: bool = False, wor
         if not (folder := course.root / "submitted" / s / lesson).is_dir():
             problems[s] = f"no submission: {folder} does not exist"
     todo = [s for s in students if s not in skip and s not in problems]
+    unreached = {s for s in todo if _pending(course, lesson, s).exists()}  # an earlier run stopped before them
+    if force:  # until each is committed, a re-run knows this run did not reach it
+        for s in todo:
+            _pending(course, lesson, s).parent.mkdir(parents=True, exist_ok=True)
+            _pending(course, lesson, s).touch()
     bar = Progress(len(todo), len(skip)) if progress else None
     base = _task_base(course, lesson) if todo else None
     if todo:
@@ -328,6 +348,8 @@ def autograde(course, lesson: str, students: list[str], force: bool = False, wor
         graded = read_result(course, lesson, s) if (course.root / "submitted" / s / lesson).is_dir() else Graded(s, lesson)
         if s in skip:
             graded.notes.insert(0, "already graded: left as it was (--force grades it again)")
+        elif s in unreached and s in problems and not problems[s]:
+            graded.notes.insert(0, "graded now: an earlier run (a --force run, or one stopped mid-way) had not reached it")
         elif s not in problems:
             graded = Graded(s, lesson, problem="not graded: the run stopped before it; re-run to grade it")
         elif problems[s]:

@@ -3,11 +3,14 @@ kernel runs anything, an Execute that survives a dying kernel, and the feedback 
 nbgrader imports them by name, only when it grades."""
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 from petkit.grading.screen import scan
 
@@ -59,6 +62,8 @@ class KernelSurvivingExecute(Execute):
 
     memory_limit_mb = Integer(0, help="address space (MB) a kernel may map beyond what it has at start; "
                                       "0: no limit").tag(config=True)
+    sandbox = Bool(True, help="start the kernel in petkit.grading.sandbox (bwrap), in a scratch copy of the "
+                              "submission's folder; `petkit grade --no-sandbox` turns it off").tag(config=True)
 
     def _get_timeout(self, cell):
         meta = (cell or {}).get("metadata", {}).get("nbgrader", {})
@@ -72,7 +77,24 @@ class KernelSurvivingExecute(Execute):
         if self.memory_limit_mb and not any("limit_memory" in a for a in self.extra_arguments):
             self.extra_arguments = [*self.extra_arguments, "--IPKernelApp.exec_lines="
                                     f"__import__('petkit.supervisor').supervisor.limit_memory({self.memory_limit_mb})"]
-        return super().preprocess(nb, resources, km)
+        if not self.sandbox:
+            return super().preprocess(nb, resources, km)
+        from petkit.grading import sandbox
+        folder = Path((resources or {}).get("metadata", {}).get("path") or ".").resolve()
+        self._scratch = sandbox.scratch_folder()
+        try:
+            self._scratch_cwd = sandbox.copy_into(folder, self._scratch)
+            return super().preprocess(nb, resources, km)
+        finally:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if self.sandbox:
+            from petkit.grading import sandbox
+            folder = Path(self.resources.get("metadata", {}).get("path") or ".").resolve()
+            sandbox.confine_kernel(km, self._scratch, self._scratch_cwd, hidden=[folder])
+        return km
 
     def preprocess_cell(self, cell, resources, index):
         try:

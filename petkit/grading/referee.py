@@ -11,7 +11,8 @@ lose points it did not earn:
 2. each answer cell is read statically for what an answer never needs (the kit's own packages,
    hypothesis, gc/ctypes/inspect, assigning attributes of modules, opening files, ending the
    process): such a cell scores 0 with a message naming what was found, and is not run at all;
-3. the remaining answer cells run in a fresh process (`python -m petkit.grading.sealed`), time- and
+3. the notebook's other code cells (answers and the learner's helper cells, in order; not the
+   test cells) run in a fresh process (`python -m petkit.grading.sealed`) in the OS sandbox, time- and
    memory-bounded, in an empty temporary folder, with the course's given cell taken from the source
    notebook, and the checks, oracles and comparison functions imported and sealed BEFORE any
    learner code runs: after each cell and each exercise the sealed attributes are compared by
@@ -29,8 +30,11 @@ import secrets
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from petkit import ROOT
+from petkit.grading import sandbox
+from petkit.grading.cell_metadata import restore_source_metadata
 from petkit.grading.screen import cell_text, cells_by_id, locked_cell_problems, scan
 from petkit.supervisor import ChildProcess, TimedOut
 
@@ -53,10 +57,11 @@ class Plan:
     exercises: dict[str, str]             # function name -> exercise id, to check
     skip: set[str] = field(default_factory=set)
     notes: dict[str, str] = field(default_factory=dict)   # answer grade_id -> what the referee saw
+    sandbox: bool = True                  # run the sealed child in petkit.grading.sandbox (bwrap)
 
 
 def judge(source_nb: dict, submitted_nb: dict, lesson_id: str, student: str, timeout: float = 60,
-          memory_mb: int = 4096, rerun: set[str] | None = None) -> dict[str, Verdict]:
+          memory_mb: int = 4096, rerun: set[str] | None = None, sandbox: bool = True) -> dict[str, Verdict]:
     """The referee's verdict on every exercise of the lesson, keyed by function name. With `rerun`,
     only those exercises' checks run again (the others scored 0 in the kernel: nothing to take away);
     the locked cells and the static screen are judged for all of them."""
@@ -65,16 +70,15 @@ def judge(source_nb: dict, submitted_nb: dict, lesson_id: str, student: str, tim
     exs = lesson(lesson_id).exercises
     verdicts = {e.name: Verdict(e.name) for e in exs}
     locked = locked_cell_problems(source_nb, submitted_nb)
-    mine = cells_by_id(submitted_nb)
     given = cell_text(cells_by_id(source_nb)[GIVEN_ID])
-    cells, todo, skip = {}, {}, set()
+    cells, skip, seen = notebook_cells(source_nb, submitted_nb, {answer_id(e) for e in exs})
+    todo = {}
     for e in exs:
         v = verdicts[e.name]
-        code = cell_text(mine[answer_id(e)]) if answer_id(e) in mine else None
+        code = cells.get(answer_id(e))
         if code is None:
             v.message = f"its answer cell {answer_id(e)} is missing"
             continue
-        cells[answer_id(e)] = code
         found = scan(code)
         if found:
             v.message = f"cheat detected: the answer cell {found}"
@@ -86,13 +90,46 @@ def judge(source_nb: dict, submitted_nb: dict, lesson_id: str, student: str, tim
         if rerun is None or e.name in rerun:
             todo[e.name] = e.id
     if todo:
-        plan = Plan(lesson_id, given, cells, todo, skip)
+        plan = Plan(lesson_id, given, cells, todo, set(skip), sandbox=sandbox)
         for name, (passed, message) in _run(plan, student, timeout, memory_mb).items():
             verdicts[name].passed, verdicts[name].message = passed, message
         for name, note in plan.notes.items():
             if name in verdicts:
                 verdicts[name].note = note
+    if seen and exs:
+        first = verdicts[exs[0].name]
+        first.note = "; ".join(filter(None, [first.note, *seen]))
     return verdicts
+
+
+def notebook_cells(source_nb: dict, submitted_nb: dict, answers: set[str]) -> tuple[dict[str, str], set[str], list[str]]:
+    """The code cells the referee runs, in the notebook's order, as nbgrader's kernel runs them: every
+    code cell but the test cells and the given cell (which comes from the source notebook first);
+    an answer cell keyed by its grade_id, any other cell (a helper of the learner's) by its place,
+    `cell N`; a locked cell of the course as the source notebook has it. Returns (cells, the other
+    cells the static screen keeps from running, a note for each of those)."""
+    from petkit.notebooks import GIVEN_ID
+    source = cells_by_id(source_nb)
+    cells: dict[str, str] = {}
+    skip: set[str] = set()
+    notes: list[str] = []
+    for i, cell in enumerate(submitted_nb.get("cells", []), 1):
+        if cell.get("cell_type") != "code":
+            continue
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        theirs = source.get(gid, {}).get("metadata", {}).get("nbgrader", {}) if gid else {}
+        if gid == GIVEN_ID or theirs.get("grade"):
+            continue  # the given cell runs first, from the source; the tests are the referee's own
+        if gid in answers and gid not in cells:
+            cells[gid] = cell_text(cell)
+            continue
+        name = f"cell {i}"
+        cells[name] = cell_text(source[gid]) if theirs.get("locked") else cell_text(cell)
+        found = scan(cells[name])
+        if found:
+            skip.add(name)
+            notes.append(f"{name} (not an answer cell) was not run by the referee: it {found}")
+    return cells, skip, notes
 
 
 def _run(plan: Plan, student: str, timeout: float, memory_mb: int) -> dict[str, tuple[bool, str]]:
@@ -127,37 +164,44 @@ def _one_worker(plan, pending, skip, student, timeout, memory_mb, results, notes
            "memory_mb": memory_mb}
     # the grader's environment (the checks' settings, caches of pretrained bodies), with the kit on the path
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PETKIT_STUDENT": student, "OMP_NUM_THREADS": "1"}
-    with tempfile.TemporaryDirectory(prefix="petkit-referee-") as cwd, \
-            ChildProcess([sys.executable, "-m", "petkit.grading.sealed"], cwd=cwd, env=env, event_fd=True,
-                         token=token, stdin=(json.dumps(job) + "\n").encode()) as child:
-        step = None
-        while True:
-            try:
-                event = child.next_event(timeout if step else max(timeout, 300))
-            except TimedOut:
-                child.kill()
-                if step is None:
-                    return None, f"it did not start within {max(timeout, 300):g} s"
-                return step, f"ran past the time limit ({timeout:g} s): does it loop forever?"
-            if event is None:
-                break
-            kind = event.get("event")
-            if kind in ("cell", "check"):
-                step = (kind, event["name"])
-            elif kind == "result" and event["name"] in pending and event["name"] not in results:
-                results[event["name"]] = (bool(event["passed"]), str(event["message"]))
-                step = None
-            elif kind == "note" and event.get("name") in plan.cells:
-                notes.setdefault(event["name"], str(event["message"]))
-            elif kind == "cell-done":
-                step = None
-            elif kind == "finished":
-                return None, ""
-        child.kill()
-        how = child.ended()
-        if step is None:
-            return None, f"the process ended before any answer ran ({how})"
-        return step, f"killed the process running it ({how})"
+    with tempfile.TemporaryDirectory(prefix="petkit-referee-") as cwd:
+        prefix = sandbox.argv(Path(cwd)) if plan.sandbox else []
+        child = ChildProcess(prefix + [sys.executable, "-m", "petkit.grading.sealed"], cwd=cwd, env=env,
+                             event_fd=True, token=token, stdin=(json.dumps(job) + "\n").encode())
+        with child:
+            return _follow(child, plan, pending, timeout, results, notes)
+
+
+def _follow(child, plan, pending, timeout, results, notes):
+    """Read the sealed child's events until it finishes, stops or dies."""
+    step = None
+    while True:
+        try:
+            event = child.next_event(timeout if step else max(timeout, 300))
+        except TimedOut:
+            child.kill()
+            if step is None:
+                return None, f"it did not start within {max(timeout, 300):g} s"
+            return step, f"ran past the time limit ({timeout:g} s): does it loop forever?"
+        if event is None:
+            break
+        kind = event.get("event")
+        if kind in ("cell", "check"):
+            step = (kind, event["name"])
+        elif kind == "result" and event["name"] in pending and event["name"] not in results:
+            results[event["name"]] = (bool(event["passed"]), str(event["message"]))
+            step = None
+        elif kind == "note" and event.get("name") in plan.cells:
+            notes.setdefault(event["name"], str(event["message"]))
+        elif kind == "cell-done":
+            step = None
+        elif kind == "finished":
+            return None, ""
+    child.kill()
+    how = child.ended()
+    if step is None:
+        return None, f"the process ended before any answer ran ({how})"
+    return step, f"killed the process running it ({how})"
 
 
 # --- the grade of record ----------------------------------------------------------------------------
@@ -179,6 +223,7 @@ def record(course, lesson_id: str, student: str) -> None:
         submitted = json.loads((folder / f"{lesson_id}.ipynb").read_text())
     except FileNotFoundError:
         submitted = {"cells": []}  # every answer missing: the referee says so, each scores 0
+    changed = restore_source_metadata(source, submitted)  # graded by the source's marks, as nbgrader now is
     exercises = {e.name: e for e in lesson(lesson_id).exercises}
     test_of = {tests_id(e): name for name, e in exercises.items()}
     timeout = float(course.config.ExecutePreprocessor.get("timeout", 60) or 60)
@@ -188,11 +233,18 @@ def record(course, lesson_id: str, student: str) -> None:
         earned = {test_of[g.name] for nb in gb.find_submission(lesson_id, student).notebooks
                   for g in nb.grades if g.name in test_of and (g.auto_score or 0) > 0}
     verdicts = judge(source, submitted, lesson_id, student, timeout=timeout,
-                     memory_mb=int(os.environ.get("PETKIT_REFEREE_MEMORY_MB", "8192")), rerun=earned)
+                     memory_mb=int(os.environ.get("PETKIT_REFEREE_MEMORY_MB", "8192")), rerun=earned,
+                     sandbox=course.sandboxed)
     words: dict[str, list[str]] = {name: [] for name in exercises}
+    if not course.sandboxed:
+        words[next(iter(exercises))].append(sandbox.NO_SANDBOX_WARNING)
     given = locked_cell_problems(source, submitted).get(GIVEN_ID)
     if given:  # nbgrader ran the course's own cell; say so once, on the first exercise
         words[next(iter(exercises))].append(f"{given}: graded with the course's own cell")
+    for line in changed:  # on the exercise whose cell it was, else on the first
+        owner = next((n for n, e in exercises.items() if f"cell {n} " in line or f"cell {tests_id(e)} " in line),
+                     next(iter(exercises)))
+        words[owner].append(line)
     for name, v in verdicts.items():
         # a screened cell: the error nbgrader's notebook shows already says what was found
         if v.message and not v.passed and not v.message.startswith("cheat detected: the answer cell"):

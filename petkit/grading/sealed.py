@@ -93,14 +93,6 @@ class _Sink:
         return n
 
 
-def _is_library(value) -> bool:
-    import types
-    if isinstance(value, types.ModuleType):
-        return True
-    return (getattr(value, "__module__", None) or "").split(".")[0] in ("petkit", "torch", "fastai", "hypothesis",
-                                                                         "numpy", "fastcore")
-
-
 def main(fd: int) -> int:
     job = json.loads(sys.stdin.readline())
     out = os.fdopen(fd, "w", buffering=1)
@@ -119,7 +111,6 @@ def main(fd: int) -> int:
     if "fastai" in job["given"]:
         import fastai.vision.all  # noqa: F401 - the checks import it later; its patches to torch are not the answer's
     seal = _snapshot(_sealed_modules())
-    seal_ns = dict(ns)
     limit_memory(job["memory_mb"])
     broken: dict[str, str] = {}
     for name, code in job["cells"].items():
@@ -128,13 +119,13 @@ def main(fd: int) -> int:
             exec(compile(code, f"<answer {name}>", "exec"), ns)
         except BaseException as e:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too: the cell fails
             broken[name] = f"its answer cell raised {type(e).__name__}: {str(e)[:200]}"
-        changed = _tampered(seal)
-        for k, v in seal_ns.items():  # the names the course's cell gives: torch, F, check...
-            if ns.get(k, _MISSING) is not v and _is_library(v):
-                changed.append(f"the given name {k}")
-                ns[k] = v
-        if changed:
-            broken[name] = f"cheat detected: its answer cell changed {', '.join(sorted(set(changed))[:4])}"
+        changed = _tampered(seal)  # the notebook's own names (hint = None, a torch alias) are the learner's:
+        if changed:                 # rebinding them changes no check, as in nbgrader's kernel
+            broken[name] = (f"cheat detected: its answer cell changed {', '.join(sorted(set(changed))[:4])}"
+                            if name in job["exercises"] else broken.get(name, ""))
+            if name not in job["exercises"]:  # a helper cell changed what the checks use: every exercise after it
+                for ex in job["exercises"]:
+                    broken.setdefault(ex, f"cheat detected: {name} changed {', '.join(sorted(set(changed))[:4])}")
         if sink.take() > FLOOD:
             emit(event="note", name=name, message=f"its answer cell printed more than {FLOOD // 10**6} MB: "
                                                   f"the output was cut, nothing else changes")

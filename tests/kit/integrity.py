@@ -44,7 +44,23 @@ def _edit_cell(grade_id: str, new: str | None):
     return change
 
 
+def _insert_cell(after: str, code: str):
+    """A plain code cell (no nbgrader metadata: the static screen does not read it) inserted after
+    the cell `after`."""
+    def change(nb: dict) -> dict:
+        cells = []
+        for cell in nb["cells"]:
+            cells.append(cell)
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == after:
+                cells.append({"cell_type": "code", "execution_count": None, "id": f"inserted-after-{after}",
+                              "metadata": {}, "outputs": [], "source": code})
+        return {**nb, "cells": cells}
+    return change
+
+
 STATIC = "not run in nbgrader's kernel (the answer cell is screened before it runs), 0 for the exercise"
+SANDBOX = ("nbgrader's kernel runs in the OS sandbox (petkit.grading.sandbox), in a scratch copy of the submission "
+           "folder: ")
 REFEREE = "the referee re-runs the checks in a sealed process, sees the change, records 0 for the exercise"
 
 CHEATS = [
@@ -107,6 +123,22 @@ CHEATS = [
     Case("cheat-5", "sigmoid", "walks up the call stack (`sys._getframe`) to the test's locals", STATIC, 0,
          "cheat detected: the answer cell uses .f_locals",
          cell="import sys\n\n\ndef sigmoid(x):\n    sys._getframe(1).f_locals.clear()\n    return x\n"),
+    Case("cheat-6", "softmax", "an inserted plain cell (not an answer cell: the screen does not read it) "
+         "empties the gradebook (`open('../../../gradebook.db', 'w')`)",
+         SANDBOX + "the course folder is not there, the file system is read-only; the gradebook stays whole", 2,
+         "Read-only file system", cell=REFERENCE,
+         notebook=_insert_cell("softmax", "open('../../../gradebook.db', 'w').write('')\n")),
+    Case("cheat-6", "log_softmax", "an inserted plain cell deletes the source notebook and every other "
+         "student's submission (`shutil.rmtree('../../../submitted')`)",
+         SANDBOX + "nothing outside it can be deleted; the course folder stays whole", 2,
+         "FileNotFoundError", cell=REFERENCE,
+         notebook=_insert_cell("log_softmax", "import os, shutil\n"
+                                              "os.remove('../../../source/softmax/softmax.ipynb')\n"
+                                              "shutil.rmtree('../../../submitted')\n")),
+    Case("cheat-6", "sigmoid", "an inserted plain cell sends the notebook over the network "
+         "(`socket.create_connection`)", SANDBOX + "it has no network", 1, "OSError",
+         cell=REFERENCE,
+         notebook=_insert_cell("sigmoid", "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=5)\n")),
 ]
 
 
@@ -163,6 +195,65 @@ FAULTS = [
 ]
 
 
+def _remark(grade_id: str, **marks):
+    """The cell's nbgrader metadata changed by the learner (e.g. an answer cell made a grade cell)."""
+    def change(nb: dict) -> dict:
+        for cell in nb["cells"]:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade_id") == grade_id:
+                meta.update(marks)
+        return nb
+    return change
+
+
+def _insert_grade_cell(after: str, grade_id: str, points: int, code: str):
+    """An inserted cell that carries nbgrader's marks of a grade cell the source notebook does not have."""
+    def change(nb: dict) -> dict:
+        nb = _insert_cell(after, code)(nb)
+        for cell in nb["cells"]:
+            if cell.get("id") == f"inserted-after-{after}":
+                cell["metadata"] = {"nbgrader": {"grade": True, "grade_id": grade_id, "locked": False,
+                                                 "points": points, "schema_version": 3, "solution": False,
+                                                 "task": False}}
+        return nb
+    return change
+
+
+HELPER = '''def _shift(x, dim):
+    """x minus its maximum along dim: exp() of it cannot overflow."""
+    return x - x.max(dim, keepdim=True).values
+'''
+SOFTMAX_WITH_HELPER = '''import torch
+
+
+def softmax(x, dim=-1):
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError("softmax needs a floating-point tensor")
+    if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
+        raise ValueError(f"dim={dim} is out of range")
+    e = _shift(x, dim).exp()
+    return e / e.sum(dim, keepdim=True)
+'''
+FAIR_HANDLING = "graded as nbgrader's kernel runs the notebook: "
+
+FAIR = [
+    Case("fair-1", "softmax", "a right answer that uses a helper the learner wrote in a cell of its own",
+         FAIR_HANDLING + "the referee runs every code cell but the tests, in order; full points", 2, "",
+         cell=SOFTMAX_WITH_HELPER, notebook=_insert_cell("given", HELPER)),
+    Case("fair-1", "log_softmax", "a right answer in a cell that also sets `hint = None`",
+         FAIR_HANDLING + "rebinding a name of the notebook changes no check: not a cheat; full points", 2, "",
+         cell="hint = None\n\n\n{reference}"),
+    Case("fair-1", "sigmoid", "the answer cell's metadata re-marked as a grade cell worth 100 points, with a "
+         "right answer", "graded by the source notebook's marks and points (petkit.cell_metadata), the change "
+         "named", 1, "the nbgrader metadata of cell sigmoid was changed", cell=REFERENCE,
+         notebook=_remark("sigmoid", grade=True, points=100)),
+    Case("fair-2", "softmax", "an inserted grade cell worth 50 points (`assert True`), with right answers",
+         "graded by the source notebook's cells: the inserted cell is a plain cell worth nothing, and named", 2,
+         "carries nbgrader marks the source notebook does not have",
+         cell=REFERENCE, notebook=_insert_grade_cell("test_softmax", "test_bonus", 50, "assert True\n")),
+]
+
+
 def students(cases: list[Case]) -> dict[str, list[Case]]:
     out: dict[str, list[Case]] = {}
     for c in cases:
@@ -173,7 +264,7 @@ def students(cases: list[Case]) -> dict[str, list[Case]]:
 def readme_table() -> str:
     rows = ["| attempt | kind | targets | score | message the instructor sees (fragment) | what the kit does |",
             "| --- | --- | --- | --- | --- | --- |"]
-    for kind, cases in (("cheat", CHEATS), ("fault", FAULTS)):
+    for kind, cases in (("cheat", CHEATS), ("fault", FAULTS), ("fair", FAIR)):
         for c in cases:
             target = f"`{c.exercise}` ({POINTS[c.exercise]} pts)" if c.exercise else "the notebook"
             message = f"`{c.message}`" if c.message else "(none)"

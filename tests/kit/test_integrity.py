@@ -11,7 +11,7 @@ from petkit.grading.results import result
 from petkit.registry import lesson
 
 import integrity
-from integrity import CHEATS, FAULTS, LESSON, POINTS, REFERENCE
+from integrity import CHEATS, FAIR, FAULTS, LESSON, POINTS, REFERENCE
 from test_grade import FAST_GRADING as FAST
 from test_grade import _copy_course, _grades, grade
 
@@ -108,6 +108,13 @@ def test_faults_cost_what_they_break_and_nothing_else(tmp_path):
     second = _cells(course, ["fault-2", "fault-json"])
     assert {s: (r.score, r.cells) for s, r in second.items()} == \
         {s: (first[s].score, first[s].cells) for s in second}, again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_fair_answers_keep_their_points_and_changed_marks_are_named(tmp_path):
+    # a helper in its own cell, `hint = None`, re-marked or inserted grade cells: graded by the source
+    course, students, results = _graded(tmp_path, FAIR, returncode=0)
+    assert {s: (r.score, r.max_score) for s, r in results.items()} == {s: (5, 5) for s in students}
 
 
 def test_the_readme_table_is_the_corpora():

@@ -44,6 +44,26 @@ def test_sync_refuses_to_overwrite_learner_work_and_backs_it_up_when_forced(tmp_
     assert stub("softmax.sigmoid") in target.read_text()
 
 
+def test_any_change_to_a_generated_file_is_kept_even_with_the_stubs_still_there(tmp_path):
+    root = _course(tmp_path)
+    assert sync(root).written == []  # what sync generated is recorded
+    solution = root / "solutions" / "softmax.py"
+    solution.write_text(solution.read_text() + "\n# edited\n")
+    assert [p.name for p in sync(root).written] == ["softmax.py"]  # a file sync wrote: replaced freely
+    target = root / "exercises" / "softmax.py"
+    for learner in (target.read_text().replace("def sigmoid(", "def _helper(x):\n    return x\n\n\ndef sigmoid(", 1),
+                    target.read_text().replace(f"    {stub('softmax.sigmoid')}",
+                                               f"    e = (-x).exp()  # work in progress\n    {stub('softmax.sigmoid')}")):
+        assert all(stub(e) in learner for e in ("softmax.softmax", "softmax.log_softmax", "softmax.sigmoid"))
+        target.write_text(learner)
+        solution.write_text(solution.read_text() + "\n# edited again\n")
+        with pytest.raises(SyncError, match="exercises/softmax.py"):
+            sync(root)
+        assert target.read_text() == learner
+        report = sync(root, force=True)
+        assert [b.read_text() for b in report.backups] == [learner] and target.read_text() != learner
+
+
 @pytest.mark.parametrize("broken,message", [
     ("def softmax(x, dim=-1):\n    ### BEGIN SOLUTION\n    return x\n", "never closed"),
     ("def softmax(x, dim=-1):\n    return x\n    ### END SOLUTION\n", "without a"),

@@ -1,0 +1,59 @@
+"""A `petkit grade autograde --workers 2 --force` killed with SIGKILL leaves no process behind (its
+workers die with it, and their kernels with them), and the next run grades the students the forced
+run never reached, saying so, instead of calling their old grades graded."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from petkit import ROOT, notebooks
+from petkit.registry import lesson
+
+from test_grade import FAST_GRADING, _copy_course, _submit, grade
+
+STUDENTS = ["amy", "ben", "cal"]
+
+
+def _start(*args):
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), **FAST_GRADING}
+    return subprocess.Popen([sys.executable, "-m", "petkit.cli", "grade", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.slow
+def test_a_killed_forced_run_leaves_nothing_running_and_the_rerun_says_who_it_missed(tmp_path):
+    course = _copy_course(tmp_path)
+    nb = notebooks.dumps(notebooks.source_notebook(lesson("softmax")))
+    for s in STUDENTS:
+        _submit(course, s, "softmax", nb)
+    first = grade("autograde", "softmax", "--workers", "2", "--course", str(course), env=FAST_GRADING, timeout=1200)
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    run = _start("autograde", "softmax", "--workers", "2", "--force", "--course", str(course))
+    parent = psutil.Process(run.pid)
+    deadline, seen = time.monotonic() + 300, set()
+    while time.monotonic() < deadline:  # until a worker has started a kernel
+        kids = parent.children(recursive=True)
+        seen |= {p.pid for p in kids}
+        if any("ipykernel" in " ".join(p.cmdline()) for p in kids if p.is_running()):
+            break
+        time.sleep(0.2)
+    assert seen, "the forced run started no worker"
+    os.kill(run.pid, signal.SIGKILL)
+    run.communicate(timeout=60)
+    time.sleep(5)
+    left = [pid for pid in seen if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert not left, [" ".join(psutil.Process(p).cmdline())[:200] for p in left]
+
+    again = grade("autograde", "softmax", "--workers", "2", "--course", str(course), env=FAST_GRADING, timeout=1200)
+    out = again.stdout + again.stderr
+    assert again.returncode == 0, out
+    missed = [s for s in STUDENTS if f"{s}: graded now: an earlier run" in out]
+    kept = [s for s in STUDENTS if f"{s}: already graded" in out]
+    assert missed and sorted(missed + kept) == STUDENTS, out
+    pending = course / ".petkit" / "pending"
+    assert not pending.exists() or not [p for p in pending.rglob("*") if p.is_file()]
