@@ -53,6 +53,19 @@ LOOKALIKES = {
     "wheaten_terrier": ("scottish_terrier", "colour"),
 }
 
+
+
+def lookalike_pairs() -> list[tuple[str, str]]:
+    """The confusable pairs the data is designed with, each once (sorted names): a breed and the breed
+    whose look it copies, and two breeds that copy the same one (e.g. Ragdoll and Siamese)."""
+    pairs = {tuple(sorted((copy, model))) for copy, (model, _) in LOOKALIKES.items()}
+    for a, (model_a, _) in LOOKALIKES.items():
+        for b, (model_b, _) in LOOKALIKES.items():
+            if a < b and model_a == model_b:
+                pairs.add((a, b))
+    return sorted(pairs)
+
+
 # A few real traits, so that the lookalikes' one difference shows and the famous ones look right.
 TRAITS = {
     "Birman": dict(texture="gradient"),  # colour-point, like its lookalikes Ragdoll and Siamese
