@@ -74,6 +74,7 @@ def bench_data(per_class: int, size: int, img_size: int, epochs: int, seed: int,
         rows = []
         for name, arch, pretrained, lr in (("resnet18 from scratch", "resnet18", False, scratch_lr),
                                            (f"{body} pretrained ({weights_source(body)})", body, True, tune_lr)):
+            set_seed(seed, reproducible=True)  # the loaders' shuffling takes its generator from `random`
             dls = pets_dataloaders(path, bs=32, item_size=img_size * 2, crop_size=img_size, seed=seed)
             set_seed(seed, reproducible=True)
             learn = make_learner(dls, arch, pretrained=pretrained)

