@@ -21,7 +21,7 @@ CHANCE = 1 - 1 / 37
 PRETRAIN_SIZE = 48  # px of the source-task images when the demo trains a resnet body itself
 LR_RULE = "minimum"  # the finder's suggestion the demo trains at (the book's rule of thumb)
 MIN_SCALE = 0.75  # aug_transforms' smallest crop, as the chapter's DataBlock
-DEFAULTS = dict(per_class=30, size=160, img_size=96, epochs=4, arch="efficientnet_lite0", scratch=None,
+DEFAULTS = dict(per_class=30, size=160, img_size=96, epochs=5, arch="efficientnet_lite0", scratch=None,
                 other="resnet18", seed=0, pretrain_images=1000, pretrain_epochs=2, finder_its=60, bs=32)
 """scratch=None: the same architecture as `arch`, from random weights (the book's comparison)."""
 QUICK = dict(per_class=3, size=48, img_size=32, epochs=1, pretrain_images=64, pretrain_epochs=1, finder_its=12, bs=16)

@@ -108,7 +108,8 @@ def plot_losses(runs: dict, path) -> Path:
 class LossHistory:
     """What fastai's Recorder holds after each fit of a learner, kept across fits (fine_tune's two):
     the smoothed training loss of every batch and the validation loss after every epoch. Copied
-    from `learn.recorder` when each fit ends, so `get_preds`/`validate` calls add nothing.
+    from `learn.recorder` when each fit that trained ends: `get_preds`/`validate`, which fastai runs
+    as a fit of one validation epoch (resetting the Recorder), add nothing.
 
         history = LossHistory(); learn.add_cb(history.callback()); learn.fine_tune(2)
         history.as_run()  # {"train": [...], "valid": [(batches so far, loss), ...]}
@@ -128,7 +129,17 @@ class LossHistory:
         class CopyRecorder(Callback):
             order = 90  # after the Recorder's own after_fit
 
+            # get_preds and validate call before_fit/after_fit too (and the Recorder then records
+            # their one validation "epoch", error rate and all): copy only fits that trained
+            def before_fit(self):
+                self.trained = False
+
+            def before_train(self):
+                self.trained = True
+
             def after_fit(self):
+                if not getattr(self, "trained", False):
+                    return
                 rec = self.learn.recorder
                 names = list(rec.metric_names[1:-1])  # values' columns: train_loss, valid_loss, metrics
                 column = names.index("valid_loss") if "valid_loss" in names else None

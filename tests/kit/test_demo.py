@@ -182,15 +182,17 @@ def test_the_losses_figure_plots_the_recorders_values():
         with learn.no_logging():
             learn.fit_one_cycle(epochs, 1e-2)
         rec = learn.recorder
-        recorded.append(([float(v) for v in rec.losses], [float(row[1]) for row in rec.values], list(rec.iters)))
-        learn.get_preds()
+        recorded.append(([float(v) for v in rec.losses], [float(row[1]) for row in rec.values], list(rec.iters),
+                         [float(row[2]) for row in rec.values]))
+        learn.get_preds()  # fastai runs these as a one-epoch fit: the Recorder restarts and records them
         learn.validate()
+        assert len(learn.recorder.values) == 1 and not learn.recorder.losses
     train = recorded[0][0] + recorded[1][0]
     valid = recorded[0][1] + recorded[1][1]
     at = recorded[0][2] + [len(recorded[0][0]) + i for i in recorded[1][2]]
     assert len(valid) == 3 and len(train) == 3 * len(learn.dls.train)
-    errors = [float(row[2]) for row in learn.recorder.values]
-    assert not set(valid) & set(errors)
+    errors = recorded[0][3] + recorded[1][3]
+    assert not set(valid) & set(errors)  # validation losses, not error rates
     fig = losses_figure({"tiny": history.as_run()})
     lines = fig.axes[0].lines
     assert list(lines[0].get_ydata()) == train
