@@ -130,6 +130,11 @@ def _plot_confusion(cm, vocab, path: Path) -> Path:
     return _save_current_figure(path)
 
 
+GATHER_SHARE = 1 / 3
+"""The page says the mistakes gather on the look-alike pairs only when at least this share of them
+falls there (those cells are under 2% of the possible mistakes)."""
+
+
 def lookalike_confusion(cm, vocab) -> dict:
     """How many of the confusion matrix's mistakes fall on the data's designed look-alike pairs
     (either direction), against the share of all possible mistakes those cells are."""
@@ -144,11 +149,6 @@ def lookalike_confusion(cm, vocab) -> dict:
     cell_share = len(cells) / (n * (n - 1)) if n > 1 else 0.0
     return {"pairs": [list(p) for p in pairs], "errors": errors, "on_pairs": on_pairs, "share": share,
             "cells_share": cell_share, "gathers": bool(errors >= 5 and share >= GATHER_SHARE)}
-
-
-GATHER_SHARE = 1 / 3
-"""The page says the mistakes gather on the look-alike pairs only when at least this share of them
-falls there (those cells are under 2% of the possible mistakes)."""
 
 
 def _learner(make_learner, dls, arch, pretrained, out, seed):
@@ -223,10 +223,12 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, bars: b
     step(f"The DataBlock, with presizing: Resize({item_size}) per item, then a {img_size} px crop per batch",
          expect=3 + 0.002 * n_images)
     set_seed(seed, reproducible=True)  # the loaders' shuffling draws its own generator from `random` here
-    dls = pets_dataloaders(path, bs=o["bs"], item_size=item_size, crop_size=img_size, seed=seed)
+    dls = pets_dataloaders(path, bs=o["bs"], item_size=item_size, crop_size=img_size, min_scale=MIN_SCALE,
+                           seed=seed)
     summary = io.StringIO()
     with contextlib.redirect_stdout(summary):
-        pets_datablock(item_size=item_size, crop_size=img_size, seed=seed).summary(path / "images", bs=4)
+        pets_datablock(item_size=item_size, crop_size=img_size, min_scale=MIN_SCALE,
+                       seed=seed).summary(path / "images", bs=4)
     (out / "datablock_summary.txt").write_text(summary.getvalue())
     n_train = len(dls.train_ds)
     metrics["data"].update(train=n_train, valid=len(dls.valid_ds), breeds=dls.c)
