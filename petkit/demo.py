@@ -161,6 +161,16 @@ def _learner(make_learner, dls, arch, pretrained, out, seed):
     return learn
 
 
+def resolve(options: dict) -> dict:
+    """DEFAULTS with `options` over them (None: the default); scratch None is --arch's architecture,
+    other 'none' (or None given explicitly as 'none') is no other architecture."""
+    o = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+    o["scratch"] = o["scratch"] or o["arch"]
+    if o["other"] == "none":
+        o["other"] = None
+    return o
+
+
 def run_demo(out: Path, *, data: Path | None = None, real: bool = False, bars: bool | None = None,
              **options) -> dict:
     """The whole story into `out`; options as DEFAULTS (missing ones take the default)."""
@@ -189,8 +199,7 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, bars: b
     from solutions.softmax import softmax
     from solutions.transfer import discriminative_lrs, fine_tune, make_learner
 
-    o = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
-    o["scratch"] = o["scratch"] or o["arch"]
+    o = resolve(options)
     arch, seed, epochs, img_size = o["arch"], o["seed"], o["epochs"], o["img_size"]
     bars = sys.stdout.isatty() if bars is None else bars
     out = Path(out)
@@ -390,8 +399,6 @@ def options_from(args) -> dict:
         value = getattr(args, name, None)
         if value is not None:
             chosen[name] = value
-    if chosen["other"] == "none":
-        chosen["other"] = None
     return chosen
 
 
@@ -406,7 +413,7 @@ def run(args) -> int:
         if o[name] < low:
             print(f"petkit demo: --{name.replace('_', '-')} must be at least {low}", file=sys.stderr)
             return 2
-    if o["other"] == o["arch"]:
+    if o["other"] == o["arch"]:  # "none" stays a name here; resolve() turns it into no other step
         print(f"petkit demo: --other {o['other']} is --arch itself; pick another architecture or none",
               file=sys.stderr)
         return 2

@@ -262,6 +262,19 @@ def test_threads_wait_passively_unless_the_user_chose():
     assert r.stdout.split() == ["True", "ACTIVE"], r.stdout + r.stderr
 
 
+def test_options_quick_then_flags_and_none_means_no_other_step():
+    import argparse
+
+    from petkit import demo
+    parser = argparse.ArgumentParser()
+    demo.add_arguments(parser)
+    o = demo.resolve(demo.options_from(parser.parse_args(["--other", "none", "--quick", "--epochs", "3"])))
+    assert o["other"] is None and o["epochs"] == 3 and o["per_class"] == demo.QUICK["per_class"]
+    assert o["scratch"] == o["arch"] == "efficientnet_lite0"
+    o = demo.resolve(demo.options_from(parser.parse_args([])))
+    assert {k: o[k] for k in demo.DEFAULTS if k != "scratch"} == {k: v for k, v in demo.DEFAULTS.items() if k != "scratch"}
+
+
 @pytest.mark.parametrize("args, message", [
     (["--epochs", "0"], "--epochs must be at least 1"),
     (["--per-class", "1"], "--per-class must be at least 2"),
