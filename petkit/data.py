@@ -53,6 +53,19 @@ LOOKALIKES = {
     "wheaten_terrier": ("scottish_terrier", "colour"),
 }
 
+
+
+def lookalike_pairs() -> list[tuple[str, str]]:
+    """The confusable pairs the data is designed with, each once (sorted names): a breed and the breed
+    whose look it copies, and two breeds that copy the same one (e.g. Ragdoll and Siamese)."""
+    pairs = {tuple(sorted((copy, model))) for copy, (model, _) in LOOKALIKES.items()}
+    for a, (model_a, _) in LOOKALIKES.items():
+        for b, (model_b, _) in LOOKALIKES.items():
+            if a < b and model_a == model_b:
+                pairs.add((a, b))
+    return sorted(pairs)
+
+
 # A few real traits, so that the lookalikes' one difference shows and the famous ones look right.
 TRAITS = {
     "Birman": dict(texture="gradient"),  # colour-point, like its lookalikes Ragdoll and Siamese
@@ -191,8 +204,9 @@ def _change_one(look: BreedLook, breed: str, feature: str, rng: np.random.Genera
 # -------------------------------------------------------------------------------------- drawing
 
 def draw_pet(look: BreedLook, rng: np.random.Generator, w: int, h: int) -> Image.Image:
-    """One w x h RGB 'photo' of a pet of `look`: background, the animal somewhere in it (its box
-    covers 25-70% of the image), turned and flipped, then light, blur and sensor noise."""
+    """One w x h RGB 'photo' of a pet of `look`: background, the animal in it (its box covers 25-70%
+    of the image, inside the central square, so that a centre crop keeps it), turned and flipped,
+    then light, blur and sensor noise."""
     img = _background(rng, w, h)
     extent = min(math.sqrt(rng.uniform(0.25, 0.7) * w * h), 0.95 * min(w, h))  # the animal's box
     animal = _animal(look, rng, max(int(extent / ANIMAL_EXTENT), 8))
@@ -201,10 +215,19 @@ def draw_pet(look: BreedLook, rng: np.random.Generator, w: int, h: int) -> Image
         animal = ImageOps.mirror(animal)
     animal = animal.rotate(float(rng.uniform(-25, 25)), resample=Image.BILINEAR, expand=True)
     aw, ah = animal.size
-    x = int(rng.integers(min(0, w - aw), max(0, w - aw) + 1))
-    y = int(rng.integers(min(0, h - ah), max(0, h - ah) + 1))
+    square = min(w, h)  # framed as a photographer frames a pet: inside the central square, which
+    x, y = _place(rng, w, aw, square), _place(rng, h, ah, square)  # a centre crop keeps
     img.paste(animal, (x, y), animal)
     return _camera(img, rng)
+
+
+def _place(rng: np.random.Generator, side: int, extent: int, square: int) -> int:
+    """Where an `extent`-long animal starts along a `side`-long axis: anywhere that keeps it inside
+    the central `square` (centred when it is larger than that)."""
+    lo, hi = (side - square) // 2, (side + square) // 2 - extent
+    if hi < lo:
+        lo = hi = (side - extent) // 2
+    return int(rng.integers(lo, hi + 1))
 
 
 def _background(rng: np.random.Generator, w: int, h: int) -> Image.Image:

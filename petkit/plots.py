@@ -69,3 +69,83 @@ def _loss_at(lr: float, logs: list[float], losses: list[float]) -> float:
     """The curve's loss at `lr`, interpolated in log(lr) (the ends beyond the curve: its end values)."""
     import numpy as np
     return float(np.interp(math.log(lr), logs, losses))
+
+
+def losses_figure(runs: dict):
+    """The losses of several trainings on one log axis: for each run name, a dict with `train` (one
+    loss per training batch) and `valid` (a list of (batches trained so far, validation loss), one
+    per epoch), as `LossHistory` collects them from fastai's Recorder. Returns the matplotlib Figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4), dpi=90)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for k, (name, run) in enumerate(runs.items()):
+        colour = f"C{k}"
+        ax.plot(range(1, len(run["train"]) + 1), run["train"], color=colour, alpha=0.35, lw=1,
+                label=f"{name} (training batches)")
+        if run["valid"]:
+            ax.plot([b for b, _ in run["valid"]], [v for _, v in run["valid"]], "o-", color=colour,
+                    label=f"{name} (validation, after each epoch)")
+    ax.set_yscale("log")  # a model from scratch starts with huge losses
+    ax.set_xlabel("training batch")
+    ax.set_ylabel("cross-entropy loss")
+    ax.legend(fontsize=7)
+    ax.set_title("Loss: pale = training batches (smoothed), dots = validation after each epoch")
+    fig.tight_layout()
+    return fig
+
+
+def plot_losses(runs: dict, path) -> Path:
+    """`losses_figure(runs)` saved as a PNG at `path`. Returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    losses_figure(runs).savefig(path, format="png")
+    return path
+
+
+class LossHistory:
+    """What fastai's Recorder holds after each fit of a learner, kept across fits (fine_tune's two):
+    the smoothed training loss of every batch and the validation loss after every epoch. Copied
+    from `learn.recorder` when each fit that trained ends: `get_preds`/`validate`, which fastai runs
+    as a fit of one validation epoch (resetting the Recorder), add nothing.
+
+        history = LossHistory(); learn.add_cb(history.callback()); learn.fine_tune(2)
+        history.as_run()  # {"train": [...], "valid": [(batches so far, loss), ...]}
+    """
+
+    def __init__(self):
+        self.train: list[float] = []
+        self.valid: list[tuple[int, float]] = []
+
+    def as_run(self) -> dict:
+        return {"train": list(self.train), "valid": list(self.valid)}
+
+    def callback(self):
+        from fastai.callback.core import Callback
+        history = self
+
+        class CopyRecorder(Callback):
+            order = 90  # after the Recorder's own after_fit
+
+            # get_preds and validate call before_fit/after_fit too (and the Recorder then records
+            # their one validation "epoch", error rate and all): copy only fits that trained
+            def before_fit(self):
+                self.trained = False
+
+            def before_train(self):
+                self.trained = True
+
+            def after_fit(self):
+                if not getattr(self, "trained", False):
+                    return
+                rec = self.learn.recorder
+                names = list(rec.metric_names[1:-1])  # values' columns: train_loss, valid_loss, metrics
+                column = names.index("valid_loss") if "valid_loss" in names else None
+                done = len(history.train)
+                history.train.extend(float(v) for v in rec.losses)
+                if column is not None:  # rec.iters: training batches of this fit when each epoch ended
+                    history.valid.extend((done + int(it), float(row[column]))
+                                         for it, row in zip(rec.iters, rec.values) if len(row) > column)
+        return CopyRecorder()

