@@ -147,7 +147,7 @@ def lookalike_confusion(cm, vocab) -> dict:
     on_pairs = int(sum(int(cm[i][j]) for i, j in cells))
     share = on_pairs / errors if errors else 0.0
     cell_share = len(cells) / (n * (n - 1)) if n > 1 else 0.0
-    return {"pairs": [list(p) for p in pairs], "errors": errors, "on_pairs": on_pairs, "share": share,
+    return {"pairs": [list(p) for p in pairs], "n_pairs": len(pairs), "errors": errors, "on_pairs": on_pairs, "share": share,
             "cells_share": cell_share, "gathers": bool(errors >= 5 and share >= GATHER_SHARE)}
 
 

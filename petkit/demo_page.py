@@ -39,7 +39,7 @@ def transfer_verdict(m: dict) -> str:
 
 def lookalike_verdict(m: dict) -> str:
     c = m["confusion"]
-    counted = (f"{c['on_pairs']} of its {c['errors']} mistakes ({c['share']:.0%}) fall on the {len(c['pairs'])} "
+    counted = (f"{c['on_pairs']} of its {c['errors']} mistakes ({c['share']:.0%}) fall on the {c['n_pairs']} "
                f"look-alike pairs the synthetic data was designed with, cells that are {c['cells_share']:.1%} of "
                "all possible mistakes")
     if m["data"]["kind"] != "synthetic":
