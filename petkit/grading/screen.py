@@ -54,7 +54,7 @@ FORBIDDEN_IMPORTS = {
     "subprocess": "other processes", "signal": "signals", "pickle": "pickle", "marshal": "code objects",
     "unittest": "mocking", "pytest": "the test framework", "threading": "threads", "multiprocessing": "processes",
 }
-KIT_FOR_ANSWERS = {"petkit.pretrain", "petkit.data"}  # what the lessons themselves give answers to use
+KIT_FOR_ANSWERS = {"petkit.pretrain", "petkit.data", "petkit.lite0"}  # what the lessons themselves give answers to use
 FORBIDDEN_CALLS = {
     "open": "opens a file", "exec": "runs code from a string", "eval": "runs code from a string",
     "compile": "compiles code", "__import__": "imports by name", "setattr": "sets attributes by name",
@@ -69,6 +69,18 @@ FORBIDDEN_ATTRS = {  # attribute names, however reached
     "chdir", "environ", "setrlimit", "f_back", "f_globals", "f_locals", "gi_frame", "tb_frame",
 }
 COURSE_WORDS = ("gradebook", ".ipynb", "grader", "autograded", "submitted", "nbgrader", "solutions", "source/")
+
+
+def _assigned(target: ast.expr):
+    """The targets an assignment writes to: the target itself, or each element of a tuple/list/starred
+    target (`p[torch.arange(n), t] -= 1` writes to p, not to torch.arange)."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        for e in target.elts:
+            yield from _assigned(e)
+    elif isinstance(target, ast.Starred):
+        yield from _assigned(target.value)
+    else:
+        yield target
 
 
 def scan(code: str) -> str:
@@ -102,7 +114,7 @@ def scan(code: str) -> str:
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for t in targets:
-                for sub in ast.walk(t):
+                for sub in _assigned(t):  # what is written to, not the index expressions inside it
                     if isinstance(sub, (ast.Attribute, ast.Subscript)):
                         root = sub
                         while isinstance(root, (ast.Attribute, ast.Subscript)):

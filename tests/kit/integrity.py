@@ -228,7 +228,7 @@ SOFTMAX_WITH_HELPER = '''import torch
 
 def softmax(x, dim=-1):
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError("softmax needs a floating-point tensor")
+        raise TypeError("x must be a floating-point tensor")
     if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
         raise ValueError(f"dim={dim} is out of range")
     e = _shift(x, dim).exp()

