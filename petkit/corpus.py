@@ -56,6 +56,18 @@ def _files(directory: Path) -> list[Path]:
     return [p for p in sorted(directory.glob("*.py")) if not p.name.startswith("_")]
 
 
+def _run_files(directory: Path, found: list, prefix: str) -> list:
+    """Run every corpus file of the folder; what its decorators added to `found`, in file order."""
+    answers = []
+    for path in _files(directory):
+        start = len(found)
+        spec = importlib.util.spec_from_file_location(f"{prefix}_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        answers += found[start:]
+    return answers
+
+
 _FOUND: list[WrongAnswer] = []
 
 
@@ -68,14 +80,7 @@ def wrong(exercise: str, mistake: str, rejected_by: tuple[str, ...] | list[str])
 
 def load(directory: Path = CORPUS_DIR) -> list[WrongAnswer]:
     """Every wrong answer in the corpus folder, in file order."""
-    answers: list[WrongAnswer] = []
-    for path in _files(directory):
-        start = len(_FOUND)
-        spec = importlib.util.spec_from_file_location(f"petkit_wrong_answers_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        answers += _FOUND[start:]
-    return answers
+    return _run_files(directory, _FOUND, "petkit_wrong_answers")
 
 
 def read(directory: Path = CORPUS_DIR) -> list[Entry]:
@@ -122,13 +127,4 @@ def right(exercise: str, formulation: str, validates: bool = False):
 
 def load_right(directory: Path = RIGHT_DIR) -> list[RightAnswer]:
     """Every right answer in the folder, in file order."""
-    answers: list[RightAnswer] = []
-    for path in sorted(directory.glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        start = len(_RIGHT)
-        spec = importlib.util.spec_from_file_location(f"petkit_right_answers_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        answers += _RIGHT[start:]
-    return answers
+    return _run_files(directory, _RIGHT, "petkit_right_answers")

