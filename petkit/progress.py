@@ -67,5 +67,6 @@ def next_step(results: list[ExerciseResult], impl: str) -> str:
                 f"{ex.name}() with your code, then run `petkit check {ex.id}`.\n{hint}")
     failing = sum(o["status"] != "pass" for o in todo.outcomes)
     detail = "\n      ".join(problem.get("message", "").splitlines())
+    named = "".join(f"    {m}\n" for m in todo.mistakes)
     return (f"{head}  ({failing} of {len(todo.outcomes)} checks fail)\n"
-            f"    x {problem.get('kind', '')}: {problem.get('title', '')}\n      {detail}\n{hint}")
+            f"    x {problem.get('kind', '')}: {problem.get('title', '')}\n      {detail}\n{named}{hint}")

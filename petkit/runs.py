@@ -25,6 +25,7 @@ class ExerciseResult:
     outcomes: list[dict] = field(default_factory=list)
     status: str = "not run"        # done | failing | not started | error
     problem: str = ""              # set when the run itself broke (timeout, crash)
+    mistakes: list[str] = field(default_factory=list)  # "This looks like a known mistake: ..." lines
 
     @property
     def passed(self) -> int:
@@ -94,6 +95,8 @@ def _one_worker(pending, impl, timeout, results, on_result) -> list[str]:
                 current = event["exercise"]
             elif event["event"] == "outcome":
                 results[event["exercise"]].outcomes.append(event)
+            elif event["event"] == "mistakes":
+                results[event["exercise"]].mistakes = list(event["lines"])
             elif event["event"] == "done":
                 _finish(results[event["exercise"]], on_result)
                 current = None

@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path[:0] = [os.getcwd()]
     from petkit.checks.core import checks_for
-    from petkit.checks.runner import ImplProblem, Outcome, load_function, run_check, ERROR
+    from petkit.checks.runner import ImplProblem, Outcome, load_function, run_check, ERROR, FAIL
+    from petkit.misconceptions import known_mistakes
     from petkit.registry import exercise as lookup
     import torch
     torch.set_num_threads(1)
@@ -56,8 +57,13 @@ def main(argv: list[str] | None = None) -> int:
                 emit(event="outcome", **Outcome(ex.id, c.kind, c.title, ERROR, str(e)).to_dict())
             emit(event="done", exercise=ex.id)
             continue
+        outcomes = []
         for c in checks:
-            emit(event="outcome", **run_check(c, fn).to_dict())
+            outcomes.append(run_check(c, fn))
+            emit(event="outcome", **outcomes[-1].to_dict())
+        named = known_mistakes(ex.id, fn) if any(o.status == FAIL for o in outcomes) else None
+        if named:
+            emit(event="mistakes", exercise=ex.id, lines=named.splitlines())
         emit(event="done", exercise=ex.id)
     return 0
 

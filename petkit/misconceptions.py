@@ -1,0 +1,172 @@
+"""Known mistakes named: when an answer fails, does it behave exactly as a wrong answer of the corpus?
+
+Each corpus entry (tests/kit/wrong_answers/, petkit.corpus) may carry probes: small deterministic
+inputs on which its mistake shows. An answer matches an entry when, on every probe, it returns the
+same value as the wrong answer (floats within a tight tolerance), or raises the same type of
+exception, and leaves its arguments as the wrong answer leaves them. An entry can match at all only
+when the reference answer (solutions/) clearly differs from the wrong answer on at least one probe,
+so a right answer never matches: this is never a guess.
+
+    known_mistakes("softmax.softmax", fn)  ->  "This looks like a known mistake: ..." or None
+
+Matching is bounded in time (PETKIT_MISTAKE_SECONDS, default 3 s in all): an answer that is slow or
+loops on a probe simply gets no line.
+"""
+from __future__ import annotations
+
+import copy
+import importlib
+import math
+import os
+import signal
+import threading
+import time
+from typing import Any, Callable
+
+PREFIX = "This looks like a known mistake:"
+BUDGET_S = float(os.environ.get("PETKIT_MISTAKE_SECONDS", "3"))
+# an answer's output matches a wrong answer's within SAME; the reference must differ from the wrong
+# answer by more than APART, a far looser tolerance, so a right answer can never be "the same"
+SAME = dict(rel=1e-5, abs=1e-7)
+APART = dict(rel=1e-2, abs=1e-4)
+
+_CORPUS: dict[str, list] = {}
+_WRONG: dict[int, list] = {}        # id(entry) -> the wrong answer's behaviour on each probe
+_REFERENCE: dict[int, list] = {}    # id(entry) -> the reference's behaviour on each probe
+
+
+class _OutOfTime(BaseException):
+    """Raised by the timer inside a probe call that runs past the budget."""
+
+
+def entries(exercise_id: str) -> list:
+    """The corpus entries of this exercise that carry probes ([] when the corpus is not there)."""
+    lesson = exercise_id.partition(".")[0]
+    if lesson not in _CORPUS:
+        from petkit import corpus
+        _CORPUS[lesson] = [e for e in corpus.load(lesson=lesson) if e.probes]  # [] without the kit's tests
+    return [e for e in _CORPUS[lesson] if e.exercise == exercise_id]
+
+
+def reference(exercise_id: str) -> Callable:
+    lesson, _, name = exercise_id.partition(".")
+    return getattr(importlib.import_module(f"solutions.{lesson}"), name)
+
+
+def known_mistakes(exercise_id: str, fn: Callable, budget_s: float = BUDGET_S) -> str | None:
+    """One line per corpus entry whose wrong answer `fn` behaves exactly like; None when none does."""
+    try:
+        found = entries(exercise_id)  # loaded before the clock starts: an import is never cut short
+    except Exception:  # noqa: BLE001 - a corpus that cannot load names nothing
+        return None
+    deadline = time.monotonic() + budget_s
+    lines = []
+    try:
+        with _timer(deadline):
+            for entry in found:
+                if matches(entry, fn, deadline):
+                    lines.append(line(entry))
+    except _OutOfTime:
+        pass
+    except Exception:  # noqa: BLE001 - naming a mistake is a bonus: it must never break the report
+        return None
+    return "\n".join(lines) or None
+
+
+def line(entry) -> str:
+    mistake = entry.mistake.rstrip(".")
+    return f"{PREFIX} {mistake}. {entry.hint}"
+
+
+def matches(entry, fn: Callable, deadline: float = math.inf) -> bool:
+    """Whether `fn` behaves as this entry's wrong answer on all its probes, the reference does not."""
+    if id(entry) not in _WRONG:
+        wrong = [behaviour(entry.fn, p) for p in entry.probes]
+        _REFERENCE[id(entry)] = [behaviour(reference(entry.exercise), p) for p in entry.probes]
+        _WRONG[id(entry)] = wrong
+    wrong, ref = _WRONG[id(entry)], _REFERENCE[id(entry)]
+    if not any(not same(r, w, **APART) for r, w in zip(ref, wrong)):
+        return False  # the probes cannot tell this mistake from the right answer
+    for p, w in zip(entry.probes, wrong):
+        if time.monotonic() > deadline:
+            raise _OutOfTime
+        mine = behaviour(fn, p)
+        if mine[0] == "unfinished" or not same(mine, w, **SAME):
+            return False
+    return True
+
+
+def behaviour(fn: Callable, p) -> tuple:
+    """("returned", value, arguments after the call), ("raised", exception type), or ("unfinished",)
+    for a stub: what one call does, on copies of the probe's arguments."""
+    args, kwargs = copy.deepcopy((p.args, p.kwargs))
+    try:
+        value = fn(*args, **kwargs)
+    except NotImplementedError:
+        return ("unfinished",)
+    except _OutOfTime:
+        raise
+    except Exception as e:  # noqa: BLE001 - raising is behaviour too
+        return ("raised", f"{type(e).__module__}.{type(e).__qualname__}")
+    return ("returned", value, (args, kwargs))
+
+
+def same(a: Any, b: Any, rel: float, abs: float) -> bool:  # noqa: A002 - math.isclose's names
+    """Equal values: the same types and shapes, numbers within the tolerance, nan equal to nan."""
+    import torch
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
+            return False
+        if a.shape != b.shape or a.dtype != b.dtype or a.device != b.device:
+            return False
+        if not (a.is_floating_point() or a.is_complex()):
+            return bool(torch.equal(a, b))
+        x, y = a.detach().double(), b.detach().double()
+        return bool(torch.isclose(x, y, rtol=rel, atol=abs, equal_nan=True).all())
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, float) and (math.isnan(a) or math.isnan(b)):
+            return math.isnan(a) and math.isnan(b)
+        return math.isclose(a, b, rel_tol=rel, abs_tol=abs)
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return (type(a) is type(b) and len(a) == len(b)
+                and all(same(x, y, rel, abs) for x, y in zip(a, b)))
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (type(a) is type(b) and a.keys() == b.keys()
+                and all(same(a[k], b[k], rel, abs) for k in a))
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # noqa: BLE001 - an object that cannot be compared is not "the same"
+        return False
+
+
+class _timer:
+    """Interrupt a probe call at the deadline (SIGALRM, main thread only; elsewhere the deadline is
+    checked between calls); whatever timer was set before is put back."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+        self.armed = False
+
+    def __enter__(self):
+        if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+            return self
+        if signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+            return self  # someone else's timer is running: leave it alone
+        self.old = signal.signal(signal.SIGALRM, self._ring)
+        signal.setitimer(signal.ITIMER_REAL, max(self.deadline - time.monotonic(), 0.001))
+        self.armed = True
+        return self
+
+    @staticmethod
+    def _ring(signum, frame):
+        raise _OutOfTime
+
+    def __exit__(self, *exc):
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.old)
+        return False
