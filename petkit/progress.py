@@ -24,6 +24,8 @@ def line(result: ExerciseResult, width: int) -> str:
     status = "stopped" if result.problem else result.status
     if result.problem:
         counts = result.problem.split(":")[0]
+    elif result.status == "failing" and all(o["kind"] == "bad input" for o in result.outcomes if o["status"] != "pass"):
+        counts += ": maths right, bad input not handled yet"
     row = f"    {MARKS[result.status]} {result.exercise.id:<{width}}  {status:<12} {counts}"
     return _colour(row, result.status)
 

@@ -163,9 +163,18 @@ _GIVEN_MODULES = {"torch", "F", "nn", "np", "math", "os", "sys", "fastai", "fast
 class Verdict:
     """The referee's word on one exercise: whether its checks pass, and why not."""
     exercise: str               # the exercise's function name (its answer cell's grade_id)
-    passed: bool = False
+    maths_passed: bool = False  # its maths checks pass (the first test cell)
+    bad_input_passed: bool = False  # its bad-input checks pass (the second test cell)
     message: str = ""
     note: str = ""              # something seen that costs nothing (a flood of output)
+
+    @property
+    def passed(self) -> bool:
+        return self.maths_passed and self.bad_input_passed
+
+    def cell_passed(self, part: str) -> bool:
+        """Whether the test cell of this part ("maths" or "bad input") earns its points."""
+        return self.bad_input_passed if part == "bad input" else self.maths_passed
 
 
 @dataclass
@@ -183,7 +192,7 @@ def judge(source_nb: dict, submitted_nb: dict, lesson_id: str, student: str, tim
     """The referee's verdict on every exercise of the lesson, keyed by function name. With `rerun`,
     only those exercises' checks run again (the others scored 0 in the kernel: nothing to take away);
     the locked cells and the static screen are judged for all of them."""
-    from petkit.notebooks import GIVEN_ID, answer_id, tests_id
+    from petkit.notebooks import GIVEN_ID, answer_id, test_cells
     from petkit.registry import lesson
     exs = lesson(lesson_id).exercises
     verdicts = {e.name: Verdict(e.name) for e in exs}
@@ -203,25 +212,27 @@ def judge(source_nb: dict, submitted_nb: dict, lesson_id: str, student: str, tim
             v.message = f"cheat detected: the answer cell {found}"
             skip.add(answer_id(e))
             continue
-        if tests_id(e) in locked:
-            v.message = f"cheat detected: {locked[tests_id(e)]}"
+        edited = [locked[t] for t in test_cells(e) if t in locked]
+        if edited:
+            v.message = f"cheat detected: {'; '.join(edited)}"
             continue
         if rerun is None or e.name in rerun:
             todo[e.name] = e.id
     if todo:
         plan = Plan(lesson_id, given, cells, todo, skip)
-        for name, (passed, message) in _run(plan, student, timeout, memory_mb).items():
-            verdicts[name].passed, verdicts[name].message = passed, message
+        for name, (maths, bad_input, message) in _run(plan, student, timeout, memory_mb).items():
+            v = verdicts[name]
+            v.maths_passed, v.bad_input_passed, v.message = maths, bad_input, message
         for name, note in plan.notes.items():
             if name in verdicts:
                 verdicts[name].note = note
     return verdicts
 
 
-def _run(plan: Plan, student: str, timeout: float, memory_mb: int) -> dict[str, tuple[bool, str]]:
+def _run(plan: Plan, student: str, timeout: float, memory_mb: int) -> dict[str, tuple[bool, bool, str]]:
     """Run the plan in fresh worker processes until every exercise has a result: a worker that runs
     past `timeout` on one step, or dies, costs that step's exercise, and a new one goes on."""
-    results: dict[str, tuple[bool, str]] = {}
+    results: dict[str, tuple[bool, bool, str]] = {}  # name -> (maths pass, bad input pass, message)
     skip = set(plan.skip)
     by_cell = {name: name for name in plan.exercises}  # answer cell grade_id == function name
     while len(results) < len(plan.exercises):
@@ -229,15 +240,15 @@ def _run(plan: Plan, student: str, timeout: float, memory_mb: int) -> dict[str, 
         step, why = _one_worker(plan, pending, skip, student, timeout, memory_mb, results, plan.notes)
         if step is None:
             for n in pending:
-                results.setdefault(n, (False, f"the referee could not run the checks ({why or 'no result'})"))
+                results.setdefault(n, (False, False, f"the referee could not run the checks ({why or 'no result'})"))
             break
         kind, name = step
         if kind == "cell":
             skip.add(name)
             if name in by_cell and name not in results:
-                results[name] = (False, f"running its answer cell {why}")
+                results[name] = (False, False, f"running its answer cell {why}")
         else:
-            results.setdefault(name, (False, f"its checks {why}"))
+            results.setdefault(name, (False, False, f"its checks {why}"))
     return results
 
 
@@ -289,7 +300,8 @@ def _one_worker(plan, pending, skip, student, timeout, memory_mb, results, notes
                 if kind in ("cell", "check"):
                     step = (kind, event["name"])
                 elif kind == "result" and event["name"] in pending and event["name"] not in results:
-                    results[event["name"]] = (bool(event["passed"]), str(event["message"]))
+                    results[event["name"]] = (bool(event["passed"]), bool(event.get("bad_input_passed", event["passed"])),
+                                              str(event["message"]))
                     step = None
                 elif kind == "note" and event.get("name") in plan.cells:
                     notes.setdefault(event["name"], str(event["message"]))
@@ -422,11 +434,14 @@ def _worker(fd: int) -> int:
     import torch
     torch.set_num_threads(1)
     from petkit.checks.core import checks_for
-    from petkit.checks.runner import NOT_OWN, PASS, run_check
+    from petkit.checks.runner import FAIL, NOT_OWN, PASS, run_check
     from petkit.checks.strategies import examples
-    from petkit.nbcheck import HIDDEN_EXAMPLES, SHRINK, _notebook_stubs_named, _quiet_stderr, student_seed
+    from petkit.nbcheck import BAD_INPUT, HIDDEN_EXAMPLES, SHRINK, _notebook_stubs_named, _quiet_stderr, student_seed
+    from petkit.misconceptions import entries, known_mistakes
     from petkit.worker import _limit_memory
     checks = {ex: checks_for(ex) for ex in job["exercises"].values()}
+    for ex in job["exercises"].values():
+        entries(ex)  # the known mistakes' corpus, loaded before any learner code runs
     ns: dict = {"__name__": "__main__"}
     exec(compile(job["given"], "<given>", "exec"), ns)  # the course's own cell, from the source notebook
     if "fastai" in job["given"]:
@@ -461,17 +476,24 @@ def _worker(fd: int) -> int:
         if not callable(fn):
             emit(event="result", name=name, passed=False, message=f"{name} is not defined as a function")
             continue
-        fn = _notebook_stubs_named(ex, fn)
-        failures, died = [], ""
+        answer, fn = fn, _notebook_stubs_named(ex, fn)
+        failures, died, named = [], "", None
         try:
             with _quiet_stderr():
-                with examples(shrink=SHRINK):
-                    failures += [(c, o) for c in checks[ex] if (o := run_check(c, fn)).status != PASS]
-                if not failures:
-                    with examples(max_examples=HIDDEN_EXAMPLES, seed=student_seed(ex), shrink=SHRINK):
-                        failures += [(c, o) for c in checks[ex] if (o := run_check(c, fn)).status != PASS]
+                for part in (lambda c: c.kind not in BAD_INPUT, lambda c: c.kind in BAD_INPUT):  # a test cell each
+                    mine = [c for c in checks[ex] if part(c)]
+                    with examples(shrink=SHRINK):
+                        found = [(c, o) for c in mine if (o := run_check(c, fn)).status != PASS]
+                    if not found:
+                        with examples(max_examples=HIDDEN_EXAMPLES, seed=student_seed(ex), shrink=SHRINK):
+                            found = [(c, o) for c in mine if (o := run_check(c, fn)).status != PASS]
+                    failures += found
+                if any(o.status == FAIL for _, o in failures):
+                    named = known_mistakes(ex, answer)
         except BaseException as e:  # noqa: BLE001 - sys.exit() inside the answer, and the like
             died = f"{name} raised {type(e).__name__} ({str(e)[:200]}) out of the checks"
+        maths_ok = not died and not any(c.kind not in BAD_INPUT for c, _ in failures)
+        bad_input_ok = not died and not any(c.kind in BAD_INPUT for c, _ in failures)
         changed = _tampered(seal)
         if changed:
             message = f"cheat detected: calling {name} changed {', '.join(sorted(set(changed))[:4])}"
@@ -482,12 +504,19 @@ def _worker(fd: int) -> int:
         elif any(w in o.message for _, o in failures for w in OUT_OF_MEMORY):
             message = "ran out of memory: " + next(o.message for _, o in failures
                                                    if any(w in o.message for w in OUT_OF_MEMORY)).splitlines()[0][:300]
+        elif failures and maths_ok:
+            c, o = failures[0]
+            message = f"maths right, bad input not handled yet: {c.title}: {o.message.splitlines()[0][:200]}"
         elif failures:
             c, o = failures[0]
             message = f"{len(failures)} check(s) fail; first: {c.title}: {o.message.splitlines()[0][:200]}"
         else:
             message = ""
-        emit(event="result", name=name, passed=not message, message=message)
+        if named and message and not changed:
+            message += "; " + "; ".join(named.splitlines())
+        if changed or died or (message and not failures):
+            maths_ok = bad_input_ok = False
+        emit(event="result", name=name, passed=maths_ok, bad_input_passed=bad_input_ok, message=message)
     emit(event="finished")
     out.close()
     os._exit(0)  # no atexit or finalizers of the learner's code after the results
@@ -523,7 +552,7 @@ def record(course, lesson_id: str, student: str) -> None:
     score, so every run writes the same and `needs_manual_grade` stays off), and the referee's word on
     each exercise as the manual comment of its answer cell (the learner's feedback shows it, and
     `Course.result` reads it back, whichever process graded the submission)."""
-    from petkit.notebooks import GIVEN_ID, tests_id
+    from petkit.notebooks import GIVEN_ID, part_of, test_cells
     from petkit.registry import lesson
     source = json.loads(course.source_notebook(lesson_id).read_text())
     folder = course.root / "submitted" / student / lesson_id
@@ -532,7 +561,7 @@ def record(course, lesson_id: str, student: str) -> None:
     except FileNotFoundError:
         submitted = {"cells": []}  # every answer missing: the referee says so, each scores 0
     exercises = {e.name: e for e in lesson(lesson_id).exercises}
-    test_of = {tests_id(e): name for name, e in exercises.items()}
+    test_of = {cell: name for name, e in exercises.items() for cell in test_cells(e)}  # both test cells
     timeout = float(course.config.ExecutePreprocessor.get("timeout", 60) or 60)
     import warnings
     with warnings.catch_warnings(), course.gradebook() as gb:
@@ -558,7 +587,7 @@ def record(course, lesson_id: str, student: str) -> None:
             for g in nb.grades:
                 if g.name in test_of:
                     v = verdicts[test_of[g.name]]
-                    g.manual_score = min(g.auto_score or 0, g.max_score if v.passed else 0)
+                    g.manual_score = min(g.auto_score or 0, g.max_score if v.cell_passed(part_of(g.name)) else 0)
                     g.needs_manual_grade = False
             for c in nb.comments:
                 if c.name in words:
