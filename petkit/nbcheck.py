@@ -195,12 +195,16 @@ def _report(exercise_id: str, failures, total: int, kinds=None, named: str | Non
     # the first line is what a gradebook or an instructor's table shows: say what failed, and a
     # library shortcut before anything else
     first = next((m for m in causes if m.startswith(NOT_OWN)), next(iter(causes)))
-    lines = [f"{exercise_id}: {len(failures)} of {total} {_what(kinds)} fail; "
-             f"{shorten((first.splitlines() or ['failed'])[0], 160)}"]
+    head = (first.splitlines() or ["failed"])[0]
+    own = first.startswith(NOT_OWN)  # said in full on the first line, and not again under each check
+    lines = [f"{exercise_id}: {len(failures)} of {total} {_what(kinds)} fail; {head if own else shorten(head, 160)}"]
     lines += (named or "").splitlines()
     for message, checks in causes.items():
         lines += [f"- {c.kind}: {c.title}" for c in checks]
-        lines += ["    " + line for line in message.splitlines()]
+        said = message.splitlines()
+        if message is first and own:
+            said = said[1:]  # the first line said it already: once per exercise, not once per check
+        lines += ["    " + line for line in said]
     lines.append(f"Stuck? hint({exercise_id!r}) shows the next hint (or `petkit hint {exercise_id}` in a terminal).")
     return "\n".join(lines)
 

@@ -220,3 +220,17 @@ def test_other_mistakes_stubs_and_slow_answers_get_no_line():
     assert known_mistakes("softmax.softmax", forever, budget_s=0.3) is None          # stopped, not hung
     assert known_mistakes("softmax.softmax", softmax_no_shift_rewritten) is not None  # the timer is put back
     assert known_mistakes("no_such_lesson.f", softmax_no_shift_rewritten) is None
+
+
+UNVALIDATED = [w for w in PROBED if misconceptions.unvalidated(w)]
+
+
+@pytest.mark.parametrize("entry", UNVALIDATED, ids=lambda w: f"{w.exercise}:{w.fn.__name__}")
+def test_right_maths_is_never_claimed_of_an_answer_whose_maths_is_wrong(entry):
+    # "right maths, no input checks" must match no corpus answer with a maths mistake (those with probes;
+    # the others are library shortcuts, whose maths is the library's, or need a Learner)
+    derived = next(e for e in misconceptions.entries(entry.exercise) if e.fn.__name__ == entry.fn.__name__)
+    assert len(derived.probes) > len(entry.probes)  # it probes where its siblings' mistakes show
+    for other in PROBED:
+        if other.exercise == entry.exercise and other is not entry:
+            assert not matches(derived, other.fn), f"{other.fn.__name__} ({other.mistake}) matches {entry.fn.__name__}"
