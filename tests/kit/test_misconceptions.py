@@ -6,7 +6,10 @@ import time
 import pytest
 import torch
 
-from petkit import misconceptions
+from petkit import ROOT, misconceptions
+from petkit.sync import exercise_files
+
+from helpers import petkit
 from petkit.corpus import load
 from petkit.misconceptions import PREFIX, known_mistakes, matches, reference
 
@@ -234,3 +237,60 @@ def test_right_maths_is_never_claimed_of_an_answer_whose_maths_is_wrong(entry):
     for other in PROBED:
         if other.exercise == entry.exercise and other is not entry:
             assert not matches(derived, other.fn), f"{other.fn.__name__} ({other.mistake}) matches {entry.fn.__name__}"
+
+
+# --- where a learner and a grader read it ---------------------------------------------------------
+
+SOLVED_SOFTMAX = (ROOT / "solutions" / "softmax.py").read_text()
+NO_SHIFT = SOLVED_SOFTMAX.replace("shifted = x - x.max(dim, keepdim=True).values\n    e = shifted.exp()", "e = x.exp()")
+
+
+def _package(tmp_path, softmax_text):
+    pkg = tmp_path / "mine"
+    pkg.mkdir()
+    for p, text in exercise_files().items():
+        (pkg / p.name).write_text(text)
+    (pkg / "softmax.py").write_text(softmax_text)
+    return "mine"
+
+
+def test_petkit_check_names_the_mistake_on_its_own_line(tmp_path):
+    assert NO_SHIFT != SOLVED_SOFTMAX
+    r = petkit("check", "softmax.softmax", "--impl", _package(tmp_path, NO_SHIFT), cwd=tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    named = [l.strip() for l in r.stdout.splitlines() if l.strip().startswith(PREFIX)]
+    assert len(named) == 1 and "no max shift" in named[0], r.stdout
+    r = petkit("check", "softmax.softmax", "--impl", "solutions")
+    assert r.returncode == 0 and PREFIX not in r.stdout
+
+
+def test_petkit_check_says_maths_right_when_only_validation_is_missing(tmp_path):
+    body = SOLVED_SOFTMAX + ("\n\ndef softmax(x, dim=-1):  # the learner's: right maths, no checks\n"
+                             "    e = (x - x.max(dim, keepdim=True).values).exp()\n"
+                             "    return e / e.sum(dim, keepdim=True)\n")
+    r = petkit("check", "softmax.softmax", "--impl", _package(tmp_path, body), cwd=tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    row = next(l for l in r.stdout.splitlines() if "softmax.softmax" in l and "checks" in l)
+    assert "maths right, bad input not handled yet" in row, r.stdout
+    assert "right maths, but no input checks" in r.stdout  # and the known mistake says the same
+
+
+def test_the_referee_scores_each_test_cell_and_records_the_mistake(monkeypatch):
+    from petkit import notebooks
+    from petkit.referee import judge
+    from petkit.registry import lesson
+    for k, v in {"PETKIT_EXAMPLES": "10", "PETKIT_HIDDEN_EXAMPLES": "10", "PETKIT_SHRINK": "0"}.items():
+        monkeypatch.setenv(k, v)
+    source = notebooks.source_notebook(lesson("softmax"))
+    unvalidated = ("def softmax(x, dim=-1):\n    e = (x - x.max(dim, keepdim=True).values).exp()\n"
+                   "    return e / e.sum(dim, keepdim=True)\n")
+    log_of_softmax = "def log_softmax(x, dim=-1):\n    return softmax(x, dim).log()\n"
+    submitted = notebooks.student_notebook(source, {"softmax": notebooks.written(unvalidated),
+                                                    "log_softmax": notebooks.written(log_of_softmax),
+                                                    "sigmoid": notebooks.solved})
+    verdicts = judge(source, submitted, "softmax", "alice", timeout=120)
+    soft, log_soft, sig = verdicts["softmax"], verdicts["log_softmax"], verdicts["sigmoid"]
+    assert soft.maths_passed and not soft.bad_input_passed and not soft.passed
+    assert soft.message.startswith("maths right, bad input not handled yet"), soft.message
+    assert not log_soft.maths_passed and PREFIX in log_soft.message and "log of softmax" in log_soft.message
+    assert sig.passed and sig.cell_passed("maths") and sig.cell_passed("bad input") and not sig.message
