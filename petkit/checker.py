@@ -24,6 +24,7 @@ class ExerciseResult:
     problem: str = ""              # set when the run itself broke (timeout, crash)
     printed: str = ""              # the start of what the answer printed while checked (petkit.checker_child caps it)
     printed_chars: int = 0         # how much it printed in all
+    mistakes: list[str] = field(default_factory=list)  # "This looks like a known mistake: ..." lines
 
     @property
     def passed(self) -> int:
@@ -88,6 +89,7 @@ def _one_worker(pending, impl, timeout, results, on_result) -> list[str]:
             elif event.get("event") == "done":
                 result = results[event["exercise"]]
                 result.printed, result.printed_chars = event.get("printed", ""), event.get("printed_chars", 0)
+                result.mistakes = [str(m) for m in event.get("mistakes", [])]
                 _finish(result, on_result)
                 current = None
             elif event.get("event") == "finished":

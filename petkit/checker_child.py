@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path[:0] = [os.getcwd()]
     from petkit.checks.core import checks_for
-    from petkit.checks.runner import ImplProblem, Outcome, load_function, run_check, ERROR
+    from petkit.checks.runner import ImplProblem, Outcome, load_function, run_check, ERROR, FAIL
+    from petkit.misconceptions import known_mistakes
     from petkit.registry import exercise as lookup
     import torch
     torch.set_num_threads(1)
@@ -94,9 +95,16 @@ def main(argv: list[str] | None = None) -> int:
                 for c in checks:
                     emit(event="outcome", **Outcome(ex.id, c.kind, c.title, ERROR, str(e)).to_dict())
                 fn = None
+            outcomes = []
             for c in checks if fn is not None else ():
-                emit(event="outcome", **run_check(c, fn).to_dict())
-        emit(event="done", exercise=ex.id, printed=printed.kept, printed_chars=printed.total)
+                outcomes.append(run_check(c, fn))
+                emit(event="outcome", **outcomes[-1].to_dict())
+        named = None
+        if any(o.status == FAIL for o in outcomes):
+            with _captured_prints():  # what the answer prints on the probes is not the learner's debugging
+                named = known_mistakes(ex.id, fn)
+        emit(event="done", exercise=ex.id, printed=printed.kept, printed_chars=printed.total,
+             mistakes=named.splitlines() if named else [])
     emit(event="finished")
     return 0
 

@@ -25,6 +25,10 @@ class WrongAnswer:
     mistake: str                     # what the learner got wrong, in a sentence
     rejected_by: tuple[str, ...]     # keys of the checks that must fail on it
     fn: Callable = field(compare=False, repr=False)
+    # small, deterministic inputs on which the mistake shows (petkit.misconceptions compares an
+    # answer's behaviour with this one's on them), and the hint that addresses the mistake
+    probes: tuple[Probe, ...] = field(default=(), compare=False, repr=False)
+    hint: str = ""
 
     @property
     def source(self) -> str:
@@ -44,6 +48,12 @@ class Entry:
     mistake: str
     source: str                      # the function under the exercise's name
     path: Path                       # the corpus file it is in
+    rejected_by: tuple[str, ...] = ()  # as declared (empty when not written as a literal)
+
+
+def only_bad_input(rejected_by: tuple[str, ...] | list[str]) -> bool:
+    """Whether the checks that reject an answer are all bad-input ones: right maths, no validation."""
+    return bool(rejected_by) and all(key.endswith("_bad_input") for key in rejected_by)
 
 
 def _as_learner_wrote_it(node: ast.FunctionDef, lines: list[str], exercise: str) -> str:
@@ -52,14 +62,16 @@ def _as_learner_wrote_it(node: ast.FunctionDef, lines: list[str], exercise: str)
     return text.replace(f"def {node.name}(", f"def {exercise.rpartition('.')[2]}(", 1)
 
 
-def _files(directory: Path) -> list[Path]:
-    return [p for p in sorted(directory.glob("*.py")) if not p.name.startswith("_")]
+def _files(directory: Path, lesson: str | None = None) -> list[Path]:
+    """The corpus files of the folder (or only the one of `lesson`), in name order."""
+    return [p for p in sorted(directory.glob("*.py"))
+            if not p.name.startswith("_") and (lesson is None or p.stem == lesson)]
 
 
-def _run_files(directory: Path, found: list, prefix: str) -> list:
+def _run_files(directory: Path, found: list, prefix: str, lesson: str | None = None) -> list:
     """Run every corpus file of the folder; what its decorators added to `found`, in file order."""
     answers = []
-    for path in _files(directory):
+    for path in _files(directory, lesson):
         start = len(found)
         spec = importlib.util.spec_from_file_location(f"{prefix}_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
@@ -68,19 +80,36 @@ def _run_files(directory: Path, found: list, prefix: str) -> list:
     return answers
 
 
+@dataclass(frozen=True)
+class Probe:
+    """One call's arguments: `probe(x, dim=0)`."""
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+
+
+def probe(*args, **kwargs) -> Probe:
+    return Probe(args, kwargs)
+
+
 _FOUND: list[WrongAnswer] = []
 
 
-def wrong(exercise: str, mistake: str, rejected_by: tuple[str, ...] | list[str]):
+def wrong(exercise: str, mistake: str, rejected_by: tuple[str, ...] | list[str],
+          probes: list | tuple = (), hint: str = ""):
+    """Declare a wrong answer; `probes` are Probe objects or tuples of positional arguments."""
+    calls = tuple(p if isinstance(p, Probe) else Probe(tuple(p)) for p in probes)
+    if calls and not hint:
+        raise ValueError(f"{exercise}: a wrong answer with probes needs the hint that addresses its mistake")
+
     def deco(fn: Callable) -> Callable:
-        _FOUND.append(WrongAnswer(exercise, mistake, tuple(rejected_by), fn))
+        _FOUND.append(WrongAnswer(exercise, mistake, tuple(rejected_by), fn, calls, hint))
         return fn
     return deco
 
 
-def load(directory: Path = CORPUS_DIR) -> list[WrongAnswer]:
-    """Every wrong answer in the corpus folder, in file order."""
-    return _run_files(directory, _FOUND, "petkit_wrong_answers")
+def load(directory: Path = CORPUS_DIR, lesson: str | None = None) -> list[WrongAnswer]:
+    """Every wrong answer in the corpus folder (or only those of one lesson), in file order."""
+    return _run_files(directory, _FOUND, "petkit_wrong_answers", lesson)
 
 
 def read(directory: Path = CORPUS_DIR) -> list[Entry]:
@@ -95,8 +124,20 @@ def read(directory: Path = CORPUS_DIR) -> list[Entry]:
             for d in node.decorator_list:
                 if isinstance(d, ast.Call) and getattr(d.func, "id", None) == "wrong" and len(d.args) >= 2:
                     exercise, mistake = ast.literal_eval(d.args[0]), ast.literal_eval(d.args[1])
-                    entries.append(Entry(exercise, mistake, _as_learner_wrote_it(node, lines, exercise), path))
+                    entries.append(Entry(exercise, mistake, _as_learner_wrote_it(node, lines, exercise), path,
+                                         _literal_keyword(d, "rejected_by", ())))
     return entries
+
+
+def _literal_keyword(call: ast.Call, name: str, default):
+    """The value of a keyword argument written as a literal (`default` when absent or not a literal)."""
+    for k in call.keywords:
+        if k.arg == name:
+            try:
+                return tuple(ast.literal_eval(k.value))
+            except (ValueError, TypeError):
+                return default
+    return default
 
 
 # --- right answers written differently -------------------------------------------------------------

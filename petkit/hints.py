@@ -1,4 +1,5 @@
-"""Progressive hints: `petkit hint ID` shows the next one each time; the count is kept in the checkout."""
+"""Progressive hints: `petkit hint ID` shows the next one each time; the count is kept in the checkout
+(a notebook keeps its own, beside the notebook: `notebook_hint`)."""
 from __future__ import annotations
 
 import json
@@ -51,3 +52,20 @@ def reset(exercise: Exercise | None = None, path: Path = STATE) -> None:
     else:
         state.pop(exercise.id, None)
     _save(path, state)
+
+
+def notebook_hint(exercise: Exercise, path: Path, memory: dict[str, int]) -> str:
+    """The next hint as a graded notebook shows it: counted in `path` beside the notebook (or only in
+    `memory` when that file cannot be written), never pointing at the reference answers."""
+    hints = [h for h in exercise.hints if "solutions/" not in h] or list(exercise.hints[:1])
+    state = {**_load(path), **memory}
+    n = min(state.get(exercise.id, 0) + 1, len(hints))
+    memory[exercise.id] = n
+    try:
+        _save(path, {**_load(path), exercise.id: n})
+    except OSError:
+        pass  # a read-only folder: the count lives in this kernel only
+    text = f"Hint {n} of {len(hints)} for {exercise.id} ({exercise.title}):\n\n  {hints[n - 1]}\n"
+    if n < len(hints):
+        return text + f"\nStill stuck? hint({exercise.id!r}) again shows the next hint."
+    return text + "\nThat was the last hint; run hint() again to see it once more."

@@ -2,9 +2,10 @@
 
 One notebook per lesson, `grader/source/<lesson>/<lesson>.ipynb`: the lesson's intro, a read-only
 cell with what the code builds on, then for each exercise a short explanation, a solution cell (the
-function from solutions/, its answer between nbgrader's solution markers) and a locked, autograded
-test cell worth the exercise's points. The test cell runs `petkit.nbcheck.check` (the checks of
-pytest and `petkit check`) and, in a hidden block, `check_hidden` (more examples, a seed per student).
+function from solutions/, its answer between nbgrader's solution markers) and two locked, autograded
+test cells: the maths (`petkit.nbcheck.check`, the checks of pytest and `petkit check` less the
+bad-input ones, and in a hidden block `check_hidden`: more examples, a seed per student), worth most
+of the exercise's points, then the bad-input checks, worth a small share (`test_cells`).
 
 The same module builds notebooks as students hand them in (`student_notebook`): the release, the
 sample submissions under grader/samples/, and the kit's consistency checks.
@@ -173,7 +174,7 @@ def read_source(lesson: Lesson, root: Path = ROOT) -> Source:
     all_imports = list(dict.fromkeys(imports + borrowed_imports))
     all_imports.sort(key=lambda s: not s.startswith("from __future__"))
     parts = ["# Given (read-only): what the exercises below build on.", "\n".join(all_imports),
-             "from petkit.nbcheck import hint  # hint(EXERCISE_ID) shows the next hint"]
+             "from petkit.nbcheck import hint  # hint() shows the next hint for the exercise last checked"]
     if borrowed_defs:
         names_text = "; ".join(f"{', '.join(n)} from lesson `{m}`" for m, n in borrowed.items())
         parts.append(f"# The reference answers this lesson builds on ({names_text}).\n"
@@ -208,16 +209,51 @@ def answer_id(exercise: Exercise) -> str:
 
 
 def tests_id(exercise: Exercise) -> str:
+    """The test cell of the exercise's maths (most of its points)."""
     return f"test_{exercise.name}"
 
 
+def bad_input_tests_id(exercise: Exercise) -> str:
+    """The test cell of the exercise's bad-input checks (a small share of its points)."""
+    return f"test_{exercise.name}_bad_input"
+
+
+def test_cells(exercise: Exercise) -> dict[str, int]:
+    """The exercise's graded test cells -> their points. Right maths without input validation earns
+    most of the points: the bad-input checks are worth 1 point of an exercise of 2 or more, and 0 of
+    an exercise of 1 (its one point is the maths: a half point would make validation worth as much
+    as the maths, and 0 of 1 for right maths would be the unfairness this split removes; the cell
+    still runs and says what to fix)."""
+    bad_input = 1 if exercise.points >= 2 else 0
+    return {tests_id(exercise): exercise.points - bad_input, bad_input_tests_id(exercise): bad_input}
+
+
+def part_of(cell_id: str) -> str:
+    """Which part of its exercise a test cell grades: "maths" or "bad input"."""
+    return "bad input" if cell_id.endswith("_bad_input") else "maths"
+
+
 def tests_source(exercise: Exercise) -> str:
-    return (f"# The tests of {exercise.id} ({_points(exercise.points)}): the checks `petkit check {exercise.id}` runs.\n"
-            f"from petkit.nbcheck import check\n"
-            f"check({exercise.id!r}, {exercise.name})\n"
+    points = test_cells(exercise)[tests_id(exercise)]
+    return (f"# The tests of {exercise.id}'s maths ({_points(points)}): the checks `petkit check {exercise.id}` "
+            f"runs, less the bad-input ones (the next test cell).\n"
+            f"from petkit.nbcheck import MATHS, check\n"
+            f"check({exercise.id!r}, {exercise.name}, kinds=MATHS)\n"
             f"{BEGIN_HIDDEN}\n"
             f"from petkit.nbcheck import check_hidden\n"
-            f"check_hidden({exercise.id!r}, {exercise.name})\n"
+            f"check_hidden({exercise.id!r}, {exercise.name}, kinds=MATHS)\n"
+            f"{END_HIDDEN}\n")
+
+
+def bad_input_tests_source(exercise: Exercise) -> str:
+    points = test_cells(exercise)[bad_input_tests_id(exercise)]
+    return (f"# The bad-input tests of {exercise.id} ({_points(points)}): does it reject what it cannot "
+            f"handle, with a clear error?\n"
+            f"from petkit.nbcheck import BAD_INPUT, check_bad_input\n"
+            f"check_bad_input({exercise.id!r}, {exercise.name})\n"
+            f"{BEGIN_HIDDEN}\n"
+            f"from petkit.nbcheck import check_hidden\n"
+            f"check_hidden({exercise.id!r}, {exercise.name}, kinds=BAD_INPUT)\n"
             f"{END_HIDDEN}\n")
 
 
@@ -234,11 +270,12 @@ def _intro(lesson: Lesson) -> str:
             f"{lesson.intro}\n\n"
             f"**How this notebook works.** Each exercise is one function. Write it in the cell that says "
             f"`# YOUR CODE HERE`, in place of the `raise NotImplementedError(...)` line, and run that cell. "
-            f"Then run the test cell under it: it runs the same checks as `petkit check`, and when one fails "
-            f"it says which property broke and on which input. A test cell that runs without an error earns "
-            f"the exercise's points. When you hand the notebook in, the grader also runs hidden tests: the "
-            f"same checks on more inputs, different for every student. Stuck? `hint({first!r})` shows "
-            f"the next hint for an exercise.")
+            f"Then run the two test cells under it: they run the same checks as `petkit check`, and when one "
+            f"fails it says which property broke and on which input. A test cell that runs without an error "
+            f"earns its points: the first one most of the exercise's points, for the maths; the second a small "
+            f"share, for rejecting bad input with a clear error. When you hand the notebook in, the grader also runs hidden tests: the "
+            f"same checks on more inputs, different for every student. Stuck? `hint()` shows the next hint "
+            f"for the exercise you last checked (`hint({first!r})` for another one).")
 
 
 def _about_given(source: Source) -> str:
@@ -252,7 +289,8 @@ def _about_given(source: Source) -> str:
 
 def _about(number: int, exercise: Exercise) -> str:
     return (f"## {number}. {exercise.title} ({_points(exercise.points)})\n\n"
-            f"Write `{exercise.name}` (`{exercise.id}`) in the next cell, then run the test cell after it.")
+            f"Write `{exercise.name}` (`{exercise.id}`) in the next cell and run it, then run the two test "
+            f"cells after it.")
 
 
 def source_notebook(lesson: Lesson, root: Path = ROOT) -> Notebook:
@@ -263,7 +301,10 @@ def source_notebook(lesson: Lesson, root: Path = ROOT) -> Notebook:
     for number, e in enumerate(lesson.exercises, 1):
         cells += [_markdown(f"about-{e.name}", _about(number, e)),
                   _code(answer_id(e), source.functions[e.name], solution=True),
-                  _code(tests_id(e), tests_source(e), grade=True, locked=True, points=e.points)]
+                  _code(tests_id(e), tests_source(e), grade=True, locked=True,
+                        points=test_cells(e)[tests_id(e)]),
+                  _code(bad_input_tests_id(e), bad_input_tests_source(e), grade=True, locked=True,
+                        points=test_cells(e)[bad_input_tests_id(e)])]
     return {"cells": cells, "metadata": {
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
@@ -404,12 +445,15 @@ class CorpusAnswer:
     cell: str
 
 
-def first_wrong_answers(root: Path = ROOT) -> dict[str, CorpusAnswer]:
+def first_wrong_answers(root: Path = ROOT, unvalidated: bool = False) -> dict[str, CorpusAnswer]:
     """exercise id -> the first wrong answer of the corpus (tests/kit/wrong_answers/) for it, read
-    without running the corpus (sync stays fast and never imports fastai for a lesson's tests)."""
+    without running the corpus (sync stays fast and never imports fastai for a lesson's tests); with
+    `unvalidated`, the first whose only mistake is the missing input validation."""
     from petkit import corpus
     found: dict[str, CorpusAnswer] = {}
     for e in corpus.read(root / corpus.CORPUS_DIR.relative_to(corpus.ROOT)):
+        if unvalidated and not corpus.only_bad_input(e.rejected_by):
+            continue
         if e.exercise not in found:
             found[e.exercise] = CorpusAnswer(e.exercise, e.mistake, _student_cell(_library_imports(e.path), e.source))
     return found
@@ -417,20 +461,23 @@ def first_wrong_answers(root: Path = ROOT) -> dict[str, CorpusAnswer]:
 
 def samples(lesson: Lesson, root: Path = ROOT, wrong_answers: dict | None = None) -> list[Sample]:
     """Four submissions to try the grader on, each with the score it should get:
-    full marks; partial (the first exercise right, the last one a known wrong answer, the others not
-    started); the release untouched; the reference answers with a syntax error in the last exercise."""
+    full marks; partial (the first exercise right, the last one right maths without input checks, so
+    its maths points only, the others not started); the release untouched; the reference answers with
+    a syntax error in the last exercise."""
     exs = lesson.exercises
     total = sum(e.points for e in exs)
     first, last = exs[0], exs[-1]
-    wrong = (first_wrong_answers(root) if wrong_answers is None else wrong_answers).get(last.id)
-    partial = {first.name: solved}
-    if len(exs) > 1 and wrong is not None:
-        partial[last.name] = written(wrong.cell)
-    last_mistake = f"a known wrong answer to {last.name} ({wrong.mistake})" if wrong is not None and len(exs) > 1 else ""
+    unvalidated = (first_wrong_answers(root, unvalidated=True) if wrong_answers is None else wrong_answers).get(last.id)
+    partial, expected = {first.name: solved}, first.points
+    what = f"{first.name} right"
+    if len(exs) > 1 and unvalidated is not None:
+        partial[last.name] = written(unvalidated.cell)
+        expected += test_cells(last)[tests_id(last)]
+        what += (f", {last.name} right maths without input checks ({unvalidated.mistake}): its maths points, "
+                 f"not the bad-input ones")
     return [
         Sample("sample-full", "the reference answers: full marks", {e.name: solved for e in exs}, total, total),
-        Sample("sample-partial", f"{first.name} right" + (f", {last_mistake}" if last_mistake else "")
-               + ", the others not started", partial, first.points, total),
+        Sample("sample-partial", what + ", the others not started", partial, expected, total),
         Sample("sample-untouched", "the release as handed out, nothing written: zero", {}, 0, total),
         Sample("sample-syntax-error", f"the reference answers, but {last.name}'s cell has a syntax error "
                f"(a bracket never closed): all but {last.name}",
@@ -443,7 +490,7 @@ def sample_path(course: Path, student: str, lesson: Lesson) -> Path:
 
 
 def samples_readme(root: Path = ROOT, wrong_answers: dict | None = None) -> str:
-    wrong_answers = first_wrong_answers(root) if wrong_answers is None else wrong_answers
+    wrong_answers = first_wrong_answers(root, unvalidated=True) if wrong_answers is None else wrong_answers
     rows = []
     for lesson in lessons():
         for s in samples(lesson, root, wrong_answers):
@@ -458,7 +505,7 @@ def samples_readme(root: Path = ROOT, wrong_answers: dict | None = None) -> str:
 def expected_files(root: Path = ROOT) -> dict[Path, str]:
     """Every file under grader/ that `petkit sync` writes: source notebooks and sample submissions."""
     course = root / "grader"
-    wrong = first_wrong_answers(root)
+    wrong = first_wrong_answers(root, unvalidated=True)
     files: dict[Path, str] = {}
     for lesson in lessons():
         nb = source_notebook(lesson, root)

@@ -109,9 +109,10 @@ def next_step(results: list[ExerciseResult], impl: str) -> str:
                 f"{ex.name}() with your code, then run `petkit check {ex.id}`.\n{hint}")
     failing = sum(o["status"] != "pass" for o in todo.outcomes)
     detail = "\n      ".join(problem.get("message", "").splitlines())
+    named = "".join(f"    {m}\n" for m in todo.mistakes)
     return (f"{head}  ({failing} of {len(todo.outcomes)} checks fail)\n"
             f"    x {problem.get('kind', '')}: {problem.get('title', '')}\n      {detail}\n"
-            f"{printed_excerpt(todo)}{hint}")
+            f"{named}{printed_excerpt(todo)}{hint}")
 
 
 def printed_excerpt(result: ExerciseResult, lines: int = 4, width: int = 100) -> str:

@@ -14,8 +14,7 @@ import re
 from dataclasses import dataclass
 
 from petkit.checks.runner import NOT_OWN  # how a failure for calling the library's shortcut starts
-
-KNOWN_MISTAKE = "This looks like a known mistake:"  # how the checks' output names a known misconception
+from petkit.misconceptions import PREFIX as KNOWN_MISTAKE  # how the checks' output names a known misconception
 
 NOT_GRADED = "could not be graded"
 NOT_STARTED = "not started"
@@ -170,17 +169,24 @@ def _errors(cell: dict | None) -> list[tuple[str, str]]:
             if o.get("output_type") == "error"]
 
 
-def of_exercise(answer_cell: dict | None, test_cell: dict | None, referee: str = "") -> Cause:
-    """Why one exercise lost points, from its two cells in the autograded notebook and the referee's
-    word: a cheat verdict first, then what broke in the answer cell (it explains its test cell's
-    failure), then the test cell's error, then the referee's own finding (an answer that passed in
-    the learner's kernel but not in the referee's run)."""
+def of_exercise(answer_cell: dict | None, test_cells: dict | list | None, referee: str = "") -> Cause:
+    """Why one exercise lost points, from its cells in the autograded notebook (the answer cell, then
+    its test cells: the maths, then the bad input) and the referee's word: a cheat verdict first, then
+    what broke in the answer cell (it explains its test cells' failures), then the first test cell's
+    error, then the referee's own finding (an answer that passed in the learner's kernel but not in
+    the referee's run). A failing check the referee names as a known mistake is that mistake (the
+    notebook's kernel, in the sandbox, has no corpus to name it with)."""
     if referee and "cheat detected" in referee:
         return from_referee(referee)
     for ename, evalue in _errors(answer_cell):
         return from_error(ename, evalue)
-    for ename, evalue in _errors(test_cell):
-        return from_error(ename, evalue)
+    for cell in test_cells if isinstance(test_cells, list) else [test_cells]:
+        for ename, evalue in _errors(cell):
+            cause = from_error(ename, evalue)
+            mistake = known_mistake(referee)
+            if cause.kind in (CHECK, HIDDEN) and mistake:
+                return Cause(MISTAKE, mistake, cause.detail)
+            return cause
     if referee:
         return from_referee(referee)
     return Cause(UNKNOWN, "", "")

@@ -142,14 +142,18 @@ def collect(course, lesson_id: str) -> ClassResults:
     ids = exercise_ids(lesson_id, sorted({cell for _, cell, _, _ in grades} | set(order)))
     rank = {c: i for i, c in enumerate(order)}
     cells_in_order = sorted(ids, key=lambda c: (rank.get(c, len(rank)), c))
-    exercises = [ids[c] for c in cells_in_order]
-    answer_cell = {ids[c]: ids[c].rpartition(".")[2] for c in cells_in_order}  # answer grade_id == function name
-    points: dict[str, float] = {}
+    exercises = list(dict.fromkeys(ids[c] for c in cells_in_order))
+    answer_cell = {ex: ex.rpartition(".")[2] for ex in exercises}  # answer grade_id == function name
+    test_cells = {ex: [c for c in cells_in_order if ids[c] == ex] for ex in exercises}  # maths, then bad input
+    cell_points: dict[str, float] = {}
     by_student: dict[str, StudentResult] = {s: StudentResult(s) for s in sorted(set(students))}
-    for student, cell, score, max_score in grades:
+    for student, cell, score, max_score in grades:  # an exercise's test cells add up
         ex = ids[cell]
-        points[ex] = max(points.get(ex, 0.0), float(max_score or 0))
-        by_student[student].exercises[ex] = ExerciseResult(ex, float(score or 0), float(max_score or 0))
+        cell_points[cell] = max(cell_points.get(cell, 0.0), float(max_score or 0))
+        r = by_student[student].exercises.setdefault(ex, ExerciseResult(ex, 0.0, 0.0))
+        r.score += float(score or 0)
+        r.max_score += float(max_score or 0)
+    points = {ex: sum(cell_points.get(c, 0.0) for c in test_cells[ex]) for ex in exercises}
     referee = {(student, cell): said(text) for student, cell, text in comments if said(text)}
     for s in by_student.values():
         s.exercises = {ex: s.exercises[ex] for ex in exercises if ex in s.exercises}
@@ -163,13 +167,11 @@ def collect(course, lesson_id: str) -> ClassResults:
             for r in lost:
                 r.cause = unread
             continue
-        test_cell = {ids[c]: c for c in cells_in_order}
         for r in lost:
             answer = answer_cell[r.exercise]
-            r.cause = causes.of_exercise(cells.get(answer), cells.get(test_cell[r.exercise]),
+            r.cause = causes.of_exercise(cells.get(answer), [cells.get(c) for c in test_cells[r.exercise]],
                                          referee.get((s.student, answer), ""))
-    return ClassResults(lesson_id, exercises, {ex: points.get(ex, 0.0) for ex in exercises},
-                        list(by_student.values()))
+    return ClassResults(lesson_id, exercises, points, list(by_student.values()))
 
 
 def lessons_graded(course) -> list[str]:

@@ -34,11 +34,12 @@ def heading_title(markdown: str) -> str:
 
 
 def exercise_ids(lesson_id: str) -> dict[str, str]:
-    """grade_id of each test cell -> the exercise's id, for a lesson the registry knows ({} otherwise)."""
+    """grade_id of each test cell (an exercise has two: its maths and its bad input) -> the exercise's
+    id, for a lesson the registry knows ({} otherwise)."""
     try:
-        from petkit.notebooks import tests_id
+        from petkit.notebooks import test_cells
         from petkit.registry import lesson
-        return {tests_id(e): e.id for e in lesson(lesson_id).exercises}
+        return {cell: e.id for e in lesson(lesson_id).exercises for cell in test_cells(e)}
     except Exception:  # noqa: BLE001 - a course lesson that is not one of the kit's
         return {}
 

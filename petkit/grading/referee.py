@@ -44,9 +44,19 @@ from petkit.supervisor import ChildProcess, TimedOut
 class Verdict:
     """The referee's word on one exercise: whether its checks pass, and why not."""
     exercise: str               # the exercise's function name (its answer cell's grade_id)
-    passed: bool = False
+    maths_passed: bool = False  # its maths checks pass (the first test cell)
+    bad_input_passed: bool = False  # its bad-input checks pass (the second test cell)
     message: str = ""
     note: str = ""              # something seen that costs nothing (a flood of output)
+
+    @property
+    def passed(self) -> bool:
+        return self.maths_passed and self.bad_input_passed
+
+    def cell_passed(self, part: str) -> bool:
+        """Whether the test cell of this part ("maths" or "bad input", petkit.notebooks.part_of) earns
+        its points."""
+        return self.bad_input_passed if part == "bad input" else self.maths_passed
 
 
 @dataclass
@@ -65,7 +75,7 @@ def judge(source_nb: dict, submitted_nb: dict, lesson_id: str, student: str, tim
     """The referee's verdict on every exercise of the lesson, keyed by function name. With `rerun`,
     only those exercises' checks run again (the others scored 0 in the kernel: nothing to take away);
     the locked cells and the static screen are judged for all of them."""
-    from petkit.notebooks import GIVEN_ID, answer_id, tests_id
+    from petkit.notebooks import GIVEN_ID, answer_id, test_cells
     from petkit.registry import lesson
     exs = lesson(lesson_id).exercises
     verdicts = {e.name: Verdict(e.name) for e in exs}
@@ -84,15 +94,17 @@ def judge(source_nb: dict, submitted_nb: dict, lesson_id: str, student: str, tim
             v.message = f"cheat detected: the answer cell {found}"
             skip.add(answer_id(e))
             continue
-        if tests_id(e) in locked:
-            v.message = f"cheat detected: {locked[tests_id(e)]}"
+        edited = [locked[t] for t in test_cells(e) if t in locked]
+        if edited:
+            v.message = f"cheat detected: {'; '.join(edited)}"
             continue
         if rerun is None or e.name in rerun:
             todo[e.name] = e.id
     if todo:
         plan = Plan(lesson_id, given, cells, todo, set(skip), sandbox=sandbox)
-        for name, (passed, message) in _run(plan, student, timeout, memory_mb).items():
-            verdicts[name].passed, verdicts[name].message = passed, message
+        for name, (maths, bad_input, message) in _run(plan, student, timeout, memory_mb).items():
+            v = verdicts[name]
+            v.maths_passed, v.bad_input_passed, v.message = maths, bad_input, message
         for name, note in plan.notes.items():
             if name in verdicts:
                 verdicts[name].note = note
@@ -132,10 +144,10 @@ def notebook_cells(source_nb: dict, submitted_nb: dict, answers: set[str]) -> tu
     return cells, skip, notes
 
 
-def _run(plan: Plan, student: str, timeout: float, memory_mb: int) -> dict[str, tuple[bool, str]]:
+def _run(plan: Plan, student: str, timeout: float, memory_mb: int) -> dict[str, tuple[bool, bool, str]]:
     """Run the plan in fresh worker processes until every exercise has a result: a worker that runs
     past `timeout` on one step, or dies, costs that step's exercise, and a new one goes on."""
-    results: dict[str, tuple[bool, str]] = {}
+    results: dict[str, tuple[bool, bool, str]] = {}  # name -> (maths pass, bad input pass, message)
     skip = set(plan.skip)
     by_cell = {name: name for name in plan.exercises}  # answer cell grade_id == function name
     while len(results) < len(plan.exercises):
@@ -143,25 +155,29 @@ def _run(plan: Plan, student: str, timeout: float, memory_mb: int) -> dict[str, 
         step, why = _one_worker(plan, pending, skip, student, timeout, memory_mb, results, plan.notes)
         if step is None:
             for n in pending:
-                results.setdefault(n, (False, f"the referee could not run the checks ({why or 'no result'})"))
+                results.setdefault(n, (False, False, f"the referee could not run the checks ({why or 'no result'})"))
             break
         kind, name = step
         if kind == "cell":
             skip.add(name)
             if name in by_cell and name not in results:
-                results[name] = (False, f"running its answer cell {why}")
+                results[name] = (False, False, f"running its answer cell {why}")
         else:
-            results.setdefault(name, (False, f"its checks {why}"))
+            results.setdefault(name, (False, False, f"its checks {why}"))
     return results
 
 
 def _one_worker(plan, pending, skip, student, timeout, memory_mb, results, notes):
     """One sealed child runs what is pending; returns (the step it was on when it stopped, why), or
     (None, ...) when it finished or never started an answer."""
+    from petkit import misconceptions
     token = secrets.token_hex(16)
     job = {"token": token, "lesson": plan.lesson, "given": plan.given,
            "cells": {k: v for k, v in plan.cells.items() if k not in skip}, "exercises": pending,
-           "memory_mb": memory_mb}
+           "memory_mb": memory_mb,
+           # what recognising a known mistake takes, worked out here: the sandbox shows the child neither
+           # the corpus nor the reference answers
+           "mistakes": misconceptions.pack(pending.values())}
     # the grader's environment (the checks' settings, caches of pretrained bodies), with the kit on the path
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PETKIT_STUDENT": student, "OMP_NUM_THREADS": "1"}
     with tempfile.TemporaryDirectory(prefix="petkit-referee-") as cwd:
@@ -189,7 +205,8 @@ def _follow(child, plan, pending, timeout, results, notes):
         if kind in ("cell", "check"):
             step = (kind, event["name"])
         elif kind == "result" and event["name"] in pending and event["name"] not in results:
-            results[event["name"]] = (bool(event["passed"]), str(event["message"]))
+            results[event["name"]] = (bool(event["passed"]), bool(event.get("bad_input_passed", event["passed"])),
+                                      str(event["message"]))
             step = None
         elif kind == "note" and event.get("name") in plan.cells:
             notes.setdefault(event["name"], str(event["message"]))
@@ -215,7 +232,7 @@ def record(course, lesson_id: str, student: str) -> None:
     score, so every run writes the same and `needs_manual_grade` stays off), and the referee's word on
     each exercise as the manual comment of its answer cell (the learner's feedback shows it, and
     `results.result` reads it back, whichever process graded the submission)."""
-    from petkit.notebooks import GIVEN_ID, tests_id
+    from petkit.notebooks import GIVEN_ID, part_of, test_cells
     from petkit.registry import lesson
     source = json.loads(course.source_notebook(lesson_id).read_text())
     folder = course.root / "submitted" / student / lesson_id
@@ -225,7 +242,7 @@ def record(course, lesson_id: str, student: str) -> None:
         submitted = {"cells": []}  # every answer missing: the referee says so, each scores 0
     changed = restore_source_metadata(source, submitted)  # graded by the source's marks, as nbgrader now is
     exercises = {e.name: e for e in lesson(lesson_id).exercises}
-    test_of = {tests_id(e): name for name, e in exercises.items()}
+    test_of = {cell: name for name, e in exercises.items() for cell in test_cells(e)}  # both test cells
     timeout = float(course.config.ExecutePreprocessor.get("timeout", 60) or 60)
     import warnings
     with warnings.catch_warnings(), course.gradebook() as gb:
@@ -242,7 +259,8 @@ def record(course, lesson_id: str, student: str) -> None:
     if given:  # nbgrader ran the course's own cell; say so once, on the first exercise
         words[next(iter(exercises))].append(f"{given}: graded with the course's own cell")
     for line in changed:  # on the exercise whose cell it was, else on the first
-        owner = next((n for n, e in exercises.items() if f"cell {n} " in line or f"cell {tests_id(e)} " in line),
+        owner = next((n for n, e in exercises.items()
+                      if f"cell {n} " in line or any(f"cell {t} " in line for t in test_cells(e))),
                      next(iter(exercises)))
         words[owner].append(line)
     for name, v in verdicts.items():
@@ -258,7 +276,7 @@ def record(course, lesson_id: str, student: str) -> None:
             for g in nb.grades:
                 if g.name in test_of:
                     v = verdicts[test_of[g.name]]
-                    g.manual_score = min(g.auto_score or 0, g.max_score if v.passed else 0)
+                    g.manual_score = min(g.auto_score or 0, g.max_score if v.cell_passed(part_of(g.name)) else 0)
                     g.needs_manual_grade = False
             for c in nb.comments:
                 if c.name in words:

@@ -72,22 +72,32 @@ def number(x: float) -> str:
 
 
 def summary(results: list[Graded], lesson: str) -> str:
-    """The per-student table: total, each exercise's test cell, and what went wrong where."""
+    """The per-student table: total, each exercise (its maths and bad-input test cells added up), and
+    what went wrong where."""
+    column_of: dict[str, str] = {}  # grade cell id -> its exercise's column
+    order: list[str] = []
+    try:
+        from petkit.notebooks import test_cells
+        from petkit.registry import lesson as find
+        for e in find(lesson).exercises:
+            order.append(e.name)
+            column_of.update({cell: e.name for cell in test_cells(e)})
+    except Exception:  # noqa: BLE001 - a course lesson the registry does not know: a column per cell
+        pass
     columns: list[str] = []
     for r in results:
-        columns += [c for c in r.cells if c not in columns]
-    try:
-        from petkit.notebooks import tests_id
-        from petkit.registry import lesson as find
-        order = [tests_id(e) for e in find(lesson).exercises]
-        columns.sort(key=lambda c: order.index(c) if c in order else len(order))
-    except Exception:  # noqa: BLE001 - a course lesson the registry does not know: gradebook order
-        pass
+        columns += [c for c in (column_of.get(cell, cell) for cell in r.cells) if c not in columns]
+    columns.sort(key=lambda c: order.index(c) if c in order else len(order))
     heads = ["student", "score"] + [c.removeprefix("test_") for c in columns]
     rows = []
     for r in results:
         score = f"{number(r.score)}/{number(r.max_score)}" if r.max_score else "-"
-        cells = [f"{number(r.cells[c][0])}/{number(r.cells[c][1])}" if c in r.cells else "-" for c in columns]
+        sums: dict[str, list[float]] = {}
+        for cell, (got, most) in r.cells.items():
+            total = sums.setdefault(column_of.get(cell, cell), [0.0, 0.0])
+            total[0] += got or 0
+            total[1] += most or 0
+        cells = [f"{number(sums[c][0])}/{number(sums[c][1])}" if c in sums else "-" for c in columns]
         rows.append([r.student, score] + cells + (["NOT GRADED"] if not r.ok else []))
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(heads)]
     fmt = lambda row: "  " + "  ".join(v.ljust(widths[i]) if i < len(widths) else v for i, v in enumerate(row))

@@ -1,5 +1,6 @@
 """The referee's sealed child process: the checks imported and sealed before any learner code runs,
-then the answers, then each exercise's checks; results on a pipe with the parent's token.
+then the answers, then each exercise's checks (and, for a failing answer, the known mistakes it
+makes, from what the parent packed: petkit.misconceptions); results on a pipe with the parent's token.
 
     python -m petkit.grading.sealed FD     (the job comes as one JSON line on stdin)
 """
@@ -103,9 +104,12 @@ def main(fd: int) -> int:
     import torch
     torch.set_num_threads(1)
     from petkit.checks.core import checks_for
-    from petkit.checks.runner import NOT_OWN
-    from petkit.nbcheck import failing
+    from petkit.checks.runner import FAIL, NOT_OWN
+    from petkit.misconceptions import known_mistakes, unpack
+    from petkit.nbcheck import BAD_INPUT, MATHS, failing
+    from petkit.progress import MATHS_RIGHT
     checks = {ex: checks_for(ex) for ex in job["exercises"].values()}
+    known = unpack(job.get("mistakes", ""))  # the known mistakes, from the parent: no corpus in the sandbox
     ns: dict = {"__name__": "__main__"}
     exec(compile(job["given"], "<given>", "exec"), ns)  # the course's own cell, from the source notebook
     if "fastai" in job["given"]:
@@ -139,13 +143,19 @@ def main(fd: int) -> int:
         if not callable(fn):
             emit(event="result", name=name, passed=False, message=f"{name} is not defined as a function")
             continue
-        failures, died = [], ""
-        try:  # the visible checks, then (when they pass) the hidden ones, as the test cell runs them
-            failures, _ = failing(ex, fn, checks=checks[ex])
-            if not failures:
-                failures, _ = failing(ex, fn, hidden=True, checks=checks[ex])
+        failures, died, named = [], "", None
+        try:  # per test cell (the maths, then the bad input): the visible checks, then (when they pass)
+            for kinds in (MATHS, BAD_INPUT):  # the hidden ones, as that test cell runs them
+                found, _ = failing(ex, fn, checks=checks[ex], kinds=kinds)
+                if not found:
+                    found, _ = failing(ex, fn, hidden=True, checks=checks[ex], kinds=kinds)
+                failures += found
+            if any(o.status == FAIL for _, o in failures):
+                named = known_mistakes(ex, fn, found=known.get(ex, []))
         except BaseException as e:  # noqa: BLE001 - sys.exit() inside the answer, and the like
             died = f"{name} raised {type(e).__name__} ({str(e)[:200]}) out of the checks"
+        maths_ok = not died and not any(c.kind not in BAD_INPUT for c, _ in failures)
+        bad_input_ok = not died and not any(c.kind in BAD_INPUT for c, _ in failures)
         changed = _tampered(seal)
         if changed:
             message = f"cheat detected: calling {name} changed {', '.join(sorted(set(changed))[:4])}"
@@ -156,12 +166,19 @@ def main(fd: int) -> int:
         elif any(w in o.message for _, o in failures for w in OUT_OF_MEMORY):
             message = "ran out of memory: " + next(o.message for _, o in failures
                                                    if any(w in o.message for w in OUT_OF_MEMORY)).splitlines()[0][:300]
+        elif failures and maths_ok:
+            c, o = failures[0]
+            message = f"{MATHS_RIGHT}: {c.title}: {o.message.splitlines()[0][:200]}"
         elif failures:
             c, o = failures[0]
             message = f"{len(failures)} check(s) fail; first: {c.title}: {o.message.splitlines()[0][:200]}"
         else:
             message = ""
-        emit(event="result", name=name, passed=not message, message=message)
+        if named and message and not changed:
+            message += "; " + "; ".join(named.splitlines())
+        if changed or died:
+            maths_ok = bad_input_ok = False  # a cheat or a crash costs both cells
+        emit(event="result", name=name, passed=maths_ok, bad_input_passed=bad_input_ok, message=message)
     emit(event="finished")
     out.close()
     os._exit(0)  # no atexit or finalizers of the learner's code after the results

@@ -171,12 +171,12 @@ def sigmoid(x):
 
 
 def _visible_calls(exercise_id: str, env: dict) -> int:
-    """How many times the visible checks (the test cell's `check`) call the reference answer, counted
+    """How many times the visible maths checks (the test cell's `check`) call the reference answer, counted
     in a fresh process with the grader's PETKIT_* settings, as in nbgrader's kernel."""
     lesson_id, name = exercise_id.split(".")
-    code = (f"from petkit.nbcheck import check\nfrom solutions.{lesson_id} import {name} as fn\ncalls = [0]\n"
+    code = (f"from petkit.nbcheck import MATHS, check\nfrom solutions.{lesson_id} import {name} as fn\ncalls = [0]\n"
             f"def counted(*a, **k):\n    calls[0] += 1\n    return fn(*a, **k)\n"
-            f"check({exercise_id!r}, counted)\nprint(calls[0])\n")
+            f"check({exercise_id!r}, counted, kinds=MATHS)\nprint(calls[0])\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT), **env})
     assert done.returncode == 0, done.stderr
@@ -266,12 +266,16 @@ def test_notebooks_grade_as_they_should(lesson, tmp_path, monkeypatch):
     total = sum(e.points for e in lesson.exercises)
     assert (results["as-source"].score, results["as-source"].max_score) == (total, total), results["as-source"].notes
     assert results["as-released"].score == 0, results["as-released"].cells
+    from petkit.checks.core import checks_for
     slipped = []
     for k, batch in enumerate(batches, 1):
         graded = results[f"wrong-{k}"]
         for name, w in batch.items():
-            score = graded.cells[f"test_{name}"][0]
-            rejected = any(n.startswith(f"test_{name}: ChecksFailed") for n in graded.notes)
-            if score != 0 or not rejected:
-                slipped.append(f"{w.fn.__name__} ({w.mistake}): {score} points; {graded.notes}")
+            # each part it gets wrong costs that part's test cell (the maths, or the bad-input one)
+            kind = {c.key: c.kind for c in checks_for(w.exercise)}
+            for cell in {f"test_{name}_bad_input" if kind[key] == "bad input" else f"test_{name}" for key in w.rejected_by}:
+                score = graded.cells[cell][0]
+                rejected = any(n.startswith(f"{cell}: ChecksFailed") for n in graded.notes)
+                if score != 0 or not rejected:
+                    slipped.append(f"{w.fn.__name__} ({w.mistake}): {cell}: {score} points; {graded.notes}")
     assert not slipped, "\n".join(slipped)

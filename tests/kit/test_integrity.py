@@ -48,12 +48,18 @@ def _cells(course, students):
     return {s: result(grader, LESSON, s) for s in students}
 
 
+def _score(result, name):
+    """An exercise's points: its maths and bad-input test cells together (None when not graded)."""
+    cells = [result.cells[c][0] for c in (f"test_{name}", f"test_{name}_bad_input") if c in result.cells]
+    return sum(cells) if cells else None
+
+
 def _assert_outcomes(cases, out, results):
     wrong = []
     for c in cases:
         r = results[c.student]
         if c.exercise:
-            got = r.cells.get(f"test_{c.exercise}", (None,))[0]
+            got = _score(r, c.exercise)
             if got != c.score:
                 wrong.append(f"{c.student} {c.exercise} ({c.attempt}): {got} points, not {c.score}")
         elif r.score != c.score:
@@ -65,8 +71,8 @@ def _assert_outcomes(cases, out, results):
         if "" in targeted:
             continue
         for name, points in POINTS.items():  # nothing else harmed
-            if name not in targeted and results[student].cells.get(f"test_{name}", (None,))[0] != points:
-                wrong.append(f"{student}: the untouched {name} got {results[student].cells.get(f'test_{name}')}")
+            if name not in targeted and _score(results[student], name) != points:
+                wrong.append(f"{student}: the untouched {name} got {_score(results[student], name)}")
     assert not wrong, "\n".join(wrong) + "\n\n" + out
 
 

@@ -44,7 +44,7 @@ def test_source_notebook_is_generated_and_up_to_date(lesson):
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda l: l.id)
-def test_source_notebook_has_one_answer_and_one_locked_test_per_exercise(lesson):
+def test_source_notebook_has_one_answer_and_two_locked_tests_per_exercise(lesson):
     nb = notebooks.source_notebook(lesson)
     nbformat.validate(nbformat.from_dict(nb))
     cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
@@ -52,14 +52,21 @@ def test_source_notebook_has_one_answer_and_one_locked_test_per_exercise(lesson)
     assert len(meta) == len(cells), "grade ids must be unique"
     assert meta["given"]["locked"] and not meta["given"]["grade"] and not meta["given"]["solution"]
     for e in lesson.exercises:
-        answer, test = meta[e.name], meta[f"test_{e.name}"]
+        answer, test, bad = meta[e.name], meta[f"test_{e.name}"], meta[f"test_{e.name}_bad_input"]
         assert answer["solution"] and not answer["grade"] and not answer["locked"]
-        assert test["grade"] and test["locked"] and not test["solution"] and test["points"] == e.points
+        for t in (test, bad):
+            assert t["grade"] and t["locked"] and not t["solution"]
+        # fair points: right maths without validation earns most of the points (half of a 2-point exercise)
+        assert test["points"] + bad["points"] == e.points and test["points"] >= bad["points"]
+        assert bad["points"] == (1 if e.points >= 2 else 0)
         text = _code(nb, f"test_{e.name}")
-        assert f"check({e.id!r}, {e.name})" in text
+        assert f"check({e.id!r}, {e.name}, kinds=MATHS)" in text
         visible, hidden = text.split(notebooks.BEGIN_HIDDEN)
-        assert f"check_hidden({e.id!r}, {e.name})" in hidden and notebooks.END_HIDDEN in hidden
+        assert f"check_hidden({e.id!r}, {e.name}, kinds=MATHS)" in hidden and notebooks.END_HIDDEN in hidden
         assert "check_hidden" not in visible
+        visible, hidden = _code(nb, f"test_{e.name}_bad_input").split(notebooks.BEGIN_HIDDEN)
+        assert f"check_bad_input({e.id!r}, {e.name})" in visible and "check_hidden" not in visible
+        assert f"check_hidden({e.id!r}, {e.name}, kinds=BAD_INPUT)" in hidden
         source = _code(nb, e.name)
         assert source.count(notebooks.BEGIN) == 1 and source.count(notebooks.END) == 1
         assert f"def {e.name}(" in source
@@ -76,8 +83,9 @@ def test_notebooks_are_the_same_bytes_every_time():
     assert first == second
     nb = json.loads(first[notebooks.source_path(lesson("softmax"), ROOT / "grader")])
     ids = [c["id"] for c in nb["cells"]]
-    assert ids == ["intro", "about-given", "given", "about-softmax", "softmax", "test_softmax",
-                   "about-log_softmax", "log_softmax", "test_log_softmax", "about-sigmoid", "sigmoid", "test_sigmoid"]
+    assert ids == ["intro", "about-given", "given", "about-softmax", "softmax", "test_softmax", "test_softmax_bad_input",
+                   "about-log_softmax", "log_softmax", "test_log_softmax", "test_log_softmax_bad_input",
+                   "about-sigmoid", "sigmoid", "test_sigmoid", "test_sigmoid_bad_input"]
     assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:", json.dumps(nb)), "no timestamps"
     for c in nb["cells"]:
         assert c.get("outputs", []) == [] and c.get("execution_count") is None and "execution" not in c["metadata"]
@@ -110,7 +118,9 @@ def test_sync_regenerates_a_notebook_edited_by_hand(tmp_path):
     sync(tmp_path)
     path = notebooks.source_path(lesson("softmax"), tmp_path / "grader")
     original = path.read_text()
-    path.write_text(original.replace("check('softmax.sigmoid', sigmoid)", "pass"))
+    edited = original.replace("check('softmax.sigmoid', sigmoid, kinds=MATHS)", "pass")
+    assert edited != original
+    path.write_text(edited)
     assert path in out_of_date(tmp_path)
     report = sync(tmp_path)  # no --force needed: generated files hold no learner work
     assert path in report.written and path.read_text() == original and not report.backups
@@ -251,9 +261,11 @@ def test_wrong_answers_are_batched_one_per_exercise_and_on_their_own_account(les
 @pytest.mark.parametrize("lesson", [pytest.param(l, marks=getattr(pytest.mark, l.id)) for l in LESSONS],
                          ids=lambda l: l.id)
 def test_every_wrong_answer_fails_its_test_cell(lesson):
-    """Every wrong answer of the corpus, written into its answer cell, makes that exercise's locked
-    test cell fail: the cells run here as a kernel runs them. (test_grade.py grades one such notebook
-    per lesson with nbgrader itself, which shows a failing test cell costs exactly its points.)"""
+    """Every wrong answer of the corpus, written into its answer cell, makes the locked test cell of
+    each part it gets wrong fail (the maths cell for a maths check, the bad-input cell for a bad-input
+    check): the cells run here as a kernel runs them. (test_grade.py grades one such notebook per
+    lesson with nbgrader itself, which shows a failing test cell costs exactly its points.)"""
+    from petkit.checks.core import checks_for
     source = notebooks.source_notebook(lesson)
     slipped = []
     for batch in notebooks.wrong_answer_batches(lesson, CORPUS):
@@ -261,10 +273,13 @@ def test_every_wrong_answer_fails_its_test_cell(lesson):
         ns = _run_cells(nb)
         with examples(shrink=False):  # pass or fail is all that matters here
             for name, w in batch.items():
-                try:
-                    exec(compile(_code(nb, f"test_{name}"), f"<test_{name}>", "exec"), ns)
-                except ChecksFailed as failed:
-                    assert str(failed).startswith(w.exercise), str(failed)
-                else:
-                    slipped.append(f"{w.fn.__name__} ({w.mistake})")
-    assert not slipped, f"wrong answers that pass their test cell: {slipped}"
+                kind = {c.key: c.kind for c in checks_for(w.exercise)}
+                cells = {f"test_{name}_bad_input" if kind[k] == "bad input" else f"test_{name}" for k in w.rejected_by}
+                for cell in sorted(cells):
+                    try:
+                        exec(compile(_code(nb, cell), f"<{cell}>", "exec"), ns)
+                    except ChecksFailed as failed:
+                        assert str(failed).startswith(w.exercise), str(failed)
+                    else:
+                        slipped.append(f"{w.fn.__name__} ({w.mistake}): {cell}")
+    assert not slipped, f"wrong answers that pass a test cell they should fail: {slipped}"

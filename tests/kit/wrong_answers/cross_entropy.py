@@ -2,34 +2,47 @@
 import torch
 import torch.nn.functional as F
 
-from petkit.corpus import wrong
+from petkit.corpus import probe, wrong
 from solutions.cross_entropy import nll_loss
 from solutions.softmax import log_softmax, softmax
 
+# probe inputs: 2 rows, 3 classes (so a mix-up of rows and classes shows), targets out of order
+_LOGITS = torch.tensor([[1.0, 2.0, 0.5], [0.3, -1.0, 2.0]])
+_LOG_PROBS = log_softmax(_LOGITS, dim=-1)
+_TARGETS = torch.tensor([2, 0])
+
 
 @wrong("cross_entropy.nll_loss", "forgets the minus sign: the loss is negative",
-       rejected_by=["nll_reductions", "nll_non_negative", "nll_oracle", "nll_book"])
+       rejected_by=["nll_reductions", "nll_non_negative", "nll_oracle", "nll_book"],
+       probes=[(_LOG_PROBS, _TARGETS), probe(_LOG_PROBS, _TARGETS, reduction="none")],
+       hint='The loss is minus the log-probability of the right class: -log_probs[range(n), targets], so it is never negative.')
 def nll_no_minus(log_probs, targets, reduction="mean"):
     picked = log_probs[torch.arange(len(targets)), targets]
     return picked.mean() if reduction == "mean" else picked.sum() if reduction == "sum" else picked
 
 
 @wrong("cross_entropy.nll_loss", "indexes with log_probs[:, targets]: an (n, n) block, not one value per row",
-       rejected_by=["nll_reductions", "nll_oracle", "nll_book"])
+       rejected_by=["nll_reductions", "nll_oracle", "nll_book"],
+       probes=[(_LOG_PROBS, _TARGETS), probe(_LOG_PROBS, _TARGETS, reduction="none")],
+       hint='log_probs[torch.arange(n), targets] picks one value per row; log_probs[:, targets] picks whole columns.')
 def nll_column_indexing(log_probs, targets, reduction="mean"):
     picked = -log_probs[:, targets]
     return picked.mean() if reduction == "mean" else picked.sum() if reduction == "sum" else picked
 
 
 @wrong("cross_entropy.nll_loss", "swaps 'sum' and 'mean'",
-       rejected_by=["nll_reductions", "nll_oracle", "nll_book"])
+       rejected_by=["nll_reductions", "nll_oracle", "nll_book"],
+       probes=[(_LOG_PROBS, _TARGETS), probe(_LOG_PROBS, _TARGETS, reduction="sum")],
+       hint="reduction='mean' averages the n losses (.mean()), 'sum' adds them up (.sum()).")
 def nll_swapped_reductions(log_probs, targets, reduction="mean"):
     picked = -log_probs[torch.arange(len(targets)), targets]
     return picked.sum() if reduction == "mean" else picked.mean() if reduction == "sum" else picked
 
 
 @wrong("cross_entropy.nll_loss", "no input checks: an out-of-range target gets torch's IndexError",
-       rejected_by=["nll_bad_input"])
+       rejected_by=["nll_bad_input"],
+       probes=[(_LOG_PROBS, _TARGETS), (_LOG_PROBS, torch.tensor([0, 5]))],
+       hint='Check the targets first: a class index outside [0, classes) should be a ValueError that says which range is allowed.')
 def nll_unchecked(log_probs, targets, reduction="mean"):
     picked = -log_probs[torch.arange(len(targets)), targets]
     if reduction not in ("mean", "sum", "none"):
@@ -44,19 +57,25 @@ def nll_library(log_probs, targets, reduction="mean"):
 
 
 @wrong("cross_entropy.cross_entropy", "takes the log of softmax: inf for a confident wrong prediction",
-       rejected_by=["ce_finite", "ce_oracle"])
+       rejected_by=["ce_finite", "ce_oracle"],
+       probes=[(torch.tensor([[0., -1e4], [1., 2.]]), torch.tensor([1, 0]))],
+       hint='Use your log_softmax, which stays in log space: log(softmax(x)) is -inf wherever a probability rounds to 0.')
 def ce_log_of_softmax(logits, targets, reduction="mean"):
     return nll_loss(softmax(logits, dim=-1).log(), targets, reduction=reduction)
 
 
 @wrong("cross_entropy.cross_entropy", "softmax over the batch (dim=0) instead of the classes",
-       rejected_by=["ce_shift", "ce_oracle", "ce_book"])
+       rejected_by=["ce_shift", "ce_oracle", "ce_book"],
+       probes=[(_LOGITS, _TARGETS)],
+       hint='Take log_softmax over the classes (dim=-1, each row), not over the batch (dim=0).')
 def ce_wrong_dim(logits, targets, reduction="mean"):
     return nll_loss(log_softmax(logits, dim=0), targets, reduction=reduction)
 
 
 @wrong("cross_entropy.cross_entropy", "uses sigmoid on each logit, as for a binary problem",
-       rejected_by=["ce_shift", "ce_oracle", "ce_book"])
+       rejected_by=["ce_shift", "ce_oracle", "ce_book"],
+       probes=[(_LOGITS, _TARGETS)],
+       hint='Several classes compete, so use log_softmax over each row: sigmoid treats each logit as its own yes/no question.')
 def ce_sigmoid(logits, targets, reduction="mean"):
     e = (-logits.abs()).exp()
     log_p = torch.where(logits >= 0, -(1 + e).log(), logits - (1 + e).log())
@@ -64,7 +83,9 @@ def ce_sigmoid(logits, targets, reduction="mean"):
 
 
 @wrong("cross_entropy.cross_entropy", "relies on nll_loss to check logits: the error talks of log_probs",
-       rejected_by=["ce_bad_input"])
+       rejected_by=["ce_bad_input"],
+       probes=[(_LOGITS, _TARGETS), (torch.tensor([[1, 2], [0, 3]]), torch.tensor([0, 1]))],
+       hint='Check logits yourself (a floating-point tensor of shape (n, classes)) and say so in words about logits, before calling log_softmax.')
 def ce_unchecked(logits, targets, reduction="mean"):
     return nll_loss(log_softmax(logits, dim=-1), targets, reduction=reduction)
 
@@ -82,19 +103,25 @@ def ce_library_module(logits, targets, reduction="mean"):
 
 
 @wrong("cross_entropy.cross_entropy_grad", "forgets to divide by n: the gradient of the sum, not the mean",
-       rejected_by=["grad_rows", "grad_oracle", "grad_book"])
+       rejected_by=["grad_rows", "grad_oracle", "grad_book"],
+       probes=[(_LOGITS, _TARGETS)],
+       hint='The loss is the mean over the n rows, so its gradient is (softmax - one_hot) / n.')
 def grad_no_mean(logits, targets):
     return softmax(logits, dim=-1) - F.one_hot(targets, logits.shape[1]).to(logits.dtype)
 
 
 @wrong("cross_entropy.cross_entropy_grad", "one_hot - softmax: the sign is flipped",
-       rejected_by=["grad_rows", "grad_oracle", "grad_book"])
+       rejected_by=["grad_rows", "grad_oracle", "grad_book"],
+       probes=[(_LOGITS, _TARGETS)],
+       hint='The gradient is softmax - one_hot (divided by n): it is positive for the wrong classes.')
 def grad_flipped(logits, targets):
     return (F.one_hot(targets, logits.shape[1]).to(logits.dtype) - softmax(logits, dim=-1)) / len(targets)
 
 
 @wrong("cross_entropy.cross_entropy_grad", "divides by the number of classes instead of rows",
-       rejected_by=["grad_oracle", "grad_book"])
+       rejected_by=["grad_oracle", "grad_book"],
+       probes=[(_LOGITS, _TARGETS)],
+       hint='Divide by n, the number of rows (logits.shape[0]), as the mean loss does, not by the number of classes.')
 def grad_divides_by_classes(logits, targets):
     n, c = logits.shape
     return (softmax(logits, dim=-1) - F.one_hot(targets, c).to(logits.dtype)) / c
@@ -110,7 +137,9 @@ def grad_autograd(logits, targets):
 
 
 @wrong("cross_entropy.cross_entropy_grad", "right formula, but no input checks on targets",
-       rejected_by=["grad_bad_input"])
+       rejected_by=["grad_bad_input"],
+       probes=[(_LOGITS, _TARGETS), (_LOGITS, torch.tensor([0, 7]))],
+       hint='Check the targets first: a class index outside [0, classes) should be a ValueError that says which range is allowed.')
 def grad_unchecked(logits, targets):
     n, c = logits.shape
     return (softmax(logits, dim=-1) - F.one_hot(targets, c).to(logits.dtype)) / n

@@ -12,13 +12,17 @@ PATTERN = r"(.+)_\d+.jpg$"
 
 
 @wrong("datablock.breed_from_filename", "splits on the first underscore: great_pyrenees becomes great",
-       rejected_by=["breed_roundtrip", "breed_oracle", "breed_book"])
+       rejected_by=["breed_roundtrip", "breed_oracle", "breed_book"],
+       probes=[("great_pyrenees_12.jpg",), ("Abyssinian_3.jpg",)],
+       hint="The breed is everything before the LAST underscore and the number: a regex such as r'(.+)_\\d+.jpg$' on the file name.")
 def breed_first_underscore(name):
     return Path(name).name.split("_")[0]
 
 
 @wrong("datablock.breed_from_filename", "runs the regex on the whole path, so the folders end up in the breed",
-       rejected_by=["breed_roundtrip", "breed_oracle", "breed_book"])
+       rejected_by=["breed_roundtrip", "breed_oracle", "breed_book"],
+       probes=[("pets/images/great_pyrenees_12.jpg",), ("Abyssinian_3.jpg",)],
+       hint='Run the regex on the file name only (Path(name).name), not on the whole path.')
 def breed_whole_path(name):
     match = re.search(PATTERN, str(name))
     if match is None:
@@ -27,7 +31,9 @@ def breed_whole_path(name):
 
 
 @wrong("datablock.breed_from_filename", "no check that the name matches: None.group(1) raises AttributeError",
-       rejected_by=["breed_bad_input"])
+       rejected_by=["breed_bad_input"],
+       probes=[("pets/images/great_pyrenees_12.jpg",), ("notes.txt",)],
+       hint='re.search returns None when the name does not match: check it and raise a ValueError that names the file.')
 def breed_unchecked(name):
     return re.search(PATTERN, Path(name).name).group(1)
 
@@ -39,7 +45,9 @@ def breed_fastai(name):
 
 
 @wrong("datablock.is_cat", "looks at the first character of the whole path, not of the file name",
-       rejected_by=["cat_by_case", "cat_book"])
+       rejected_by=["cat_by_case", "cat_book"],
+       probes=[("images/Abyssinian_1.jpg",), ("Pets/beagle_2.jpg",)],
+       hint='Look at the first letter of the file name (Path(name).name[0]), not of the whole path.')
 def cat_whole_path(name):
     text = str(name)
     if not text:
@@ -48,7 +56,9 @@ def cat_whole_path(name):
 
 
 @wrong("datablock.is_cat", "a hand-made list of cat breeds that forgets two of them",
-       rejected_by=["cat_by_case", "cat_oracle"])
+       rejected_by=["cat_by_case", "cat_oracle"],
+       probes=[("Sphynx_1.jpg",), ("Egyptian_Mau_2.jpg",), ("beagle_3.jpg",)],
+       hint='In Pets, cat breeds are the names that start with a capital letter: Path(name).name[0].isupper() needs no list.')
 def cat_partial_list(name):
     cats = {"Abyssinian", "Bengal", "Birman", "Bombay", "British_Shorthair", "Maine_Coon", "Persian", "Ragdoll",
             "Russian_Blue", "Siamese"}
@@ -58,7 +68,9 @@ def cat_partial_list(name):
 
 
 @wrong("datablock.is_cat", "no input checks: an empty name gets an IndexError",
-       rejected_by=["cat_bad_input"])
+       rejected_by=["cat_bad_input"],
+       probes=[("images/Abyssinian_1.jpg",), ("",)],
+       hint='Check the name first: an empty name should be a ValueError that says so.')
 def cat_unchecked(name):
     return Path(name).name[0].isupper()
 

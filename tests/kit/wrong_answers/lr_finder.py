@@ -14,7 +14,9 @@ from solutions.lr_finder import _curve, exp_schedule
 
 
 @wrong("lr_finder.exp_schedule", "interpolates linearly: the same step each batch, not the same factor",
-       rejected_by=["exp_schedule_is_geometric", "exp_schedule_oracle", "exp_schedule_book"])
+       rejected_by=["exp_schedule_is_geometric", "exp_schedule_oracle", "exp_schedule_book"],
+       probes=[(1e-7, 10.0, 0.5), (1e-3, 1.0, 0.25)],
+       hint='Each step multiplies the rate by the same factor: start_lr * (end_lr / start_lr) ** pos.')
 def exp_schedule_linear(start_lr, end_lr, pos):
     if not 0 <= pos <= 1:
         raise ValueError(f"pos must be in [0, 1], got {pos}")
@@ -22,7 +24,9 @@ def exp_schedule_linear(start_lr, end_lr, pos):
 
 
 @wrong("lr_finder.exp_schedule", "raises end_lr to pos instead of the ratio end_lr / start_lr",
-       rejected_by=["exp_schedule_is_geometric", "exp_schedule_oracle", "exp_schedule_book"])
+       rejected_by=["exp_schedule_is_geometric", "exp_schedule_oracle", "exp_schedule_book"],
+       probes=[(1e-7, 10.0, 0.5), (1e-3, 1.0, 0.25)],
+       hint='Raise the ratio to pos: start_lr * (end_lr / start_lr) ** pos, so that pos=1 gives end_lr.')
 def exp_schedule_no_ratio(start_lr, end_lr, pos):
     if not 0 <= pos <= 1:
         raise ValueError(f"pos must be in [0, 1], got {pos}")
@@ -30,7 +34,9 @@ def exp_schedule_no_ratio(start_lr, end_lr, pos):
 
 
 @wrong("lr_finder.exp_schedule", "right formula, but no input checks: pos=1.5 or a negative lr goes through",
-       rejected_by=["exp_schedule_bad_input"])
+       rejected_by=["exp_schedule_bad_input"],
+       probes=[(1e-7, 10.0, 0.5), (1e-7, 10.0, 1.5), (-1e-3, 1.0, 0.5)],
+       hint='Check the arguments first: pos outside [0, 1] or a rate that is not positive should be a ValueError that says so.')
 def exp_schedule_unchecked(start_lr, end_lr, pos):
     return start_lr * (end_lr / start_lr) ** pos
 
@@ -47,7 +53,9 @@ def exp_schedule_library(start_lr, end_lr, pos):
 
 @wrong("lr_finder.smooth_losses", "forgets to debias: the first values are dragged towards 0",
        rejected_by=["smooth_losses_is_debiased_average", "smooth_losses_constant_and_beta0",
-                    "smooth_losses_oracle", "smooth_losses_book"])
+                    "smooth_losses_oracle", "smooth_losses_book"],
+       probes=[([2.0, 1.0, 3.0, 0.5],), ([1.0, 2.0], 0.5)],
+       hint='Divide each running average by (1 - beta**i), i counting from 1: the first values are then not dragged towards 0.')
 def smooth_losses_biased(losses, beta=0.98):
     if not losses:
         raise ValueError("losses is empty")
@@ -59,7 +67,9 @@ def smooth_losses_biased(losses, beta=0.98):
 
 
 @wrong("lr_finder.smooth_losses", "swaps beta and 1 - beta: the newest loss gets weight 0.98",
-       rejected_by=["smooth_losses_is_debiased_average", "smooth_losses_oracle", "smooth_losses_book"])
+       rejected_by=["smooth_losses_is_debiased_average", "smooth_losses_oracle", "smooth_losses_book"],
+       probes=[([2.0, 1.0, 3.0, 0.5],), ([1.0, 2.0], 0.5)],
+       hint='The old average keeps weight beta and the new loss gets 1 - beta: avg = beta * avg + (1 - beta) * loss.')
 def smooth_losses_swapped(losses, beta=0.98):
     if not losses:
         raise ValueError("losses is empty")
@@ -72,7 +82,9 @@ def smooth_losses_swapped(losses, beta=0.98):
 
 @wrong("lr_finder.smooth_losses", "debiases with beta**(i+1): off by one",
        rejected_by=["smooth_losses_is_debiased_average", "smooth_losses_constant_and_beta0",
-                    "smooth_losses_oracle", "smooth_losses_book"])
+                    "smooth_losses_oracle", "smooth_losses_book"],
+       probes=[([2.0, 1.0, 3.0, 0.5],), ([1.0, 2.0], 0.5)],
+       hint='Debias the i-th average (i from 1) with 1 - beta**i: the first smoothed value is then the first loss itself.')
 def smooth_losses_off_by_one(losses, beta=0.98):
     if not losses:
         raise ValueError("losses is empty")
@@ -84,7 +96,9 @@ def smooth_losses_off_by_one(losses, beta=0.98):
 
 
 @wrong("lr_finder.smooth_losses", "right maths, but an empty list returns [] and beta=1 divides by zero",
-       rejected_by=["smooth_losses_bad_input"])
+       rejected_by=["smooth_losses_bad_input"],
+       probes=[([2.0, 1.0, 3.0, 0.5],), ([],), ([1.0, 2.0], 1.0)],
+       hint='Check the arguments first: an empty list, or beta outside [0, 1), should be a ValueError that says so.')
 def smooth_losses_unchecked(losses, beta=0.98):
     avg, out = 0.0, []
     for i, loss in enumerate(losses, start=1):
@@ -294,14 +308,18 @@ def lr_find_unchecked(learn, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True
 
 
 @wrong("lr_finder.suggest_minimum", "returns the learning rate at the minimum itself, not a tenth of it",
-       rejected_by=["suggest_minimum_is_tenth_of_the_minimum", "suggest_minimum_oracle", "suggest_minimum_book"])
+       rejected_by=["suggest_minimum_is_tenth_of_the_minimum", "suggest_minimum_oracle", "suggest_minimum_book"],
+       probes=[([1e-4, 1e-3, 1e-2, 1e-1], [2.0, 1.0, 0.5, 3.0])],
+       hint='fastai suggests a tenth of the learning rate at the minimum: lrs[i_min] / 10.')
 def suggest_minimum_not_divided(lrs, losses):
     lrs, losses = _curve(lrs, losses)
     return lrs[losses.index(min(losses))]
 
 
 @wrong("lr_finder.suggest_minimum", "keeps the last of tied minima (<= instead of <)",
-       rejected_by=["suggest_minimum_is_tenth_of_the_minimum"])
+       rejected_by=["suggest_minimum_is_tenth_of_the_minimum"],
+       probes=[([1e-4, 1e-3, 1e-2, 1e-1], [2.0, 0.5, 0.5, 3.0])],
+       hint='On tied minima keep the first one: compare with <, or use losses.index(min(losses)).')
 def suggest_minimum_last_tie(lrs, losses):
     lrs, losses = _curve(lrs, losses)
     best = 0
@@ -312,7 +330,9 @@ def suggest_minimum_last_tie(lrs, losses):
 
 
 @wrong("lr_finder.suggest_minimum", "right rule, but mismatched lists or a nan loss go through unnoticed",
-       rejected_by=["suggest_minimum_bad_input"])
+       rejected_by=["suggest_minimum_bad_input"],
+       probes=[([1e-4, 1e-3, 1e-2, 1e-1], [2.0, 1.0, 0.5, 3.0]), ([1e-4, 1e-3, 1e-2], [2.0, 1.0, 0.5, 3.0]), ([1e-4, 1e-3], [float("nan"), 1.0])],
+       hint='Check the lists first: different lengths or a nan loss should be a ValueError that says so.')
 def suggest_minimum_unchecked(lrs, losses):
     lrs, losses = [float(v) for v in lrs], [float(v) for v in losses]
     return lrs[losses.index(min(losses))] / 10
@@ -329,7 +349,9 @@ def suggest_minimum_library(lrs, losses):
 
 
 @wrong("lr_finder.suggest_steep", "takes the right end of the steepest segment",
-       rejected_by=["suggest_steep_is_steepest", "suggest_steep_oracle", "suggest_steep_book"])
+       rejected_by=["suggest_steep_is_steepest", "suggest_steep_oracle", "suggest_steep_book"],
+       probes=[([1e-4, 1e-3, 1e-2, 1e-1], [2.0, 1.8, 0.6, 0.5])],
+       hint='Suggest the left end of the steepest segment: lrs[i] for the slope from point i to i + 1.')
 def suggest_steep_right_end(lrs, losses):
     lrs, losses = _curve(lrs, losses, least=2)
     slopes = [(losses[i + 1] - losses[i]) / (math.log(lrs[i + 1]) - math.log(lrs[i])) for i in range(len(lrs) - 1)]
@@ -337,7 +359,9 @@ def suggest_steep_right_end(lrs, losses):
 
 
 @wrong("lr_finder.suggest_steep", "measures the slope against lr instead of log(lr)",
-       rejected_by=["suggest_steep_is_steepest", "suggest_steep_oracle", "suggest_steep_book"])
+       rejected_by=["suggest_steep_is_steepest", "suggest_steep_oracle", "suggest_steep_book"],
+       probes=[([1e-4, 1e-3, 1e-2, 1e-1], [2.0, 1.9, 1.0, 0.9])],
+       hint="Measure the slope against log(lr): the finder's rates grow geometrically, so equal steps are in log(lr).")
 def suggest_steep_linear_lr(lrs, losses):
     lrs, losses = _curve(lrs, losses, least=2)
     slopes = [(losses[i + 1] - losses[i]) / (lrs[i + 1] - lrs[i]) for i in range(len(lrs) - 1)]
@@ -345,7 +369,9 @@ def suggest_steep_linear_lr(lrs, losses):
 
 
 @wrong("lr_finder.suggest_steep", "right rule, but one point (no slope at all) crashes deep inside instead",
-       rejected_by=["suggest_steep_bad_input"])
+       rejected_by=["suggest_steep_bad_input"],
+       probes=[([1e-4, 1e-3, 1e-2, 1e-1], [2.0, 1.8, 0.6, 0.5]), ([1e-4, 1e-3, 1e-2], [2.0, 1.8, 0.6, 0.5])],
+       hint='Check the lists first: lists of different lengths, or fewer than two points (no slope at all), should be a ValueError that says so.')
 def suggest_steep_unchecked(lrs, losses):
     lrs, losses = [float(v) for v in lrs], [float(v) for v in losses]
     slopes = [(losses[i + 1] - losses[i]) / (math.log(lrs[i + 1]) - math.log(lrs[i])) for i in range(len(lrs) - 1)]
@@ -356,7 +382,9 @@ def suggest_steep_unchecked(lrs, losses):
 
 
 @wrong("lr_finder.suggest_valley", "copies fastai's valley as it is: index -1 wraps round to the largest lr",
-       rejected_by=["suggest_valley_falling_and_edge"])
+       rejected_by=["suggest_valley_falling_and_edge"],
+       probes=[([1e-3, 1e-2], [2.0, 1.0])],
+       hint="fastai's start index can be -1, which Python reads as the last element: clamp it at 0.")
 def suggest_valley_wraps_round(lrs, losses):
     lrs, losses = _curve(lrs, losses)
     n = len(losses)
@@ -374,7 +402,9 @@ def suggest_valley_wraps_round(lrs, losses):
 
 
 @wrong("lr_finder.suggest_valley", "counts only falls between neighbouring points, not the longest falling subsequence",
-       rejected_by=["suggest_valley_oracle"])
+       rejected_by=["suggest_valley_oracle"],
+       probes=[([1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0], [3.0, 2.0, 2.5, 1.5, 1.0, 0.8, 4.0])],
+       hint='The valley is the longest strictly falling subsequence, whose points need not be neighbours: two loops over i and j.')
 def suggest_valley_neighbours(lrs, losses):
     lrs, losses = _curve(lrs, losses)
     run = [1] * len(losses)
@@ -387,7 +417,9 @@ def suggest_valley_neighbours(lrs, losses):
 
 
 @wrong("lr_finder.suggest_valley", "starts the valley at its first point (end - L + 1), one later than fastai",
-       rejected_by=["suggest_valley_falling_and_edge", "suggest_valley_oracle", "suggest_valley_book"])
+       rejected_by=["suggest_valley_falling_and_edge", "suggest_valley_oracle", "suggest_valley_book"],
+       probes=[([1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0], [3.0, 2.0, 2.5, 1.5, 1.0, 0.8, 4.0])],
+       hint='As fastai counts it, the valley starts L points before its end (start = end - L), not L - 1.')
 def suggest_valley_starts_at_first_point(lrs, losses):
     lrs, losses = _curve(lrs, losses)
     longest = [1] * len(losses)
@@ -401,7 +433,9 @@ def suggest_valley_starts_at_first_point(lrs, losses):
 
 
 @wrong("lr_finder.suggest_valley", "right rule, but lists of different lengths or a nan loss go through",
-       rejected_by=["suggest_valley_bad_input"])
+       rejected_by=["suggest_valley_bad_input"],
+       probes=[([1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0], [3.0, 2.0, 2.5, 1.5, 1.0, 0.8, 4.0]), ([1e-3, 1e-2], [2.0]), ([1e-3, 1e-2], [float("nan"), 1.0])],
+       hint='Check the lists first: different lengths or a nan loss should be a ValueError that says so.')
 def suggest_valley_unchecked(lrs, losses):
     lrs, losses = [float(v) for v in lrs], [float(v) for v in losses]
     longest = [1] * len(losses)
@@ -414,7 +448,9 @@ def suggest_valley_unchecked(lrs, losses):
 
 
 @wrong("lr_finder.suggest_valley", "picks the point before the biggest single drop: it looks at how much, not where, the loss falls",
-       rejected_by=["suggest_valley_depends_on_order"])
+       rejected_by=["suggest_valley_depends_on_order"],
+       probes=[([1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0], [3.0, 2.9, 2.8, 2.7, 2.6, 0.5, 4.0])],
+       hint='Look for where the loss keeps falling (the longest falling subsequence), not for the biggest single drop.')
 def suggest_valley_biggest_drop(lrs, losses):
     lrs, losses = _curve(lrs, losses)
     if len(losses) < 2:

@@ -229,7 +229,9 @@ def freeze_to_unchecked(learn, n, train_bn=True):
 # --- discriminative_lrs ------------------------------------------------------------------------
 
 @wrong("transfer.discriminative_lrs", "spreads slice(lo, hi) linearly (equal steps) instead of geometrically",
-       rejected_by=["discriminative_lrs_shape", "discriminative_lrs_oracle", "discriminative_lrs_book"])
+       rejected_by=["discriminative_lrs_shape", "discriminative_lrs_oracle", "discriminative_lrs_book"],
+       probes=[(slice(1e-5, 1e-3), 3)],
+       hint="Spread slice(lo, hi) geometrically: each group's rate is the previous one times (hi / lo) ** (1 / (n_groups - 1)).")
 def discriminative_lrs_linear(lr, n_groups):
     if isinstance(n_groups, bool) or not isinstance(n_groups, int):
         raise TypeError("n_groups must be an integer")
@@ -251,7 +253,9 @@ def discriminative_lrs_linear(lr, n_groups):
 
 
 @wrong("transfer.discriminative_lrs", "slice(hi) gives every group hi, forgetting the body's tenth",
-       rejected_by=["discriminative_lrs_shape", "discriminative_lrs_oracle", "discriminative_lrs_book"])
+       rejected_by=["discriminative_lrs_shape", "discriminative_lrs_oracle", "discriminative_lrs_book"],
+       probes=[(slice(1e-3), 3)],
+       hint='slice(hi) means hi for the last group (the head) and hi / 10 for every other group.')
 def discriminative_lrs_no_tenth(lr, n_groups):
     if isinstance(n_groups, bool) or not isinstance(n_groups, int):
         raise TypeError("n_groups must be an integer")
@@ -294,7 +298,9 @@ def discriminative_lrs_library(lr, n_groups):
 
 
 @wrong("transfer.discriminative_lrs", "right rates, but no argument checks",
-       rejected_by=["discriminative_lrs_bad_input"])
+       rejected_by=["discriminative_lrs_bad_input"],
+       probes=[(slice(1e-5, 1e-3), 3), (1e-3, 0), (-1e-3, 2)],
+       hint='Check the arguments first: n_groups below 1 or a rate that is not positive should be a ValueError that says so.')
 def discriminative_lrs_unchecked(lr, n_groups):
     if not isinstance(lr, slice):
         return [lr] * n_groups
@@ -309,7 +315,9 @@ def discriminative_lrs_unchecked(lr, n_groups):
 # --- one_cycle_lr ------------------------------------------------------------------------------
 
 @wrong("transfer.one_cycle_lr", "warms up linearly instead of along a half-cosine",
-       rejected_by=["one_cycle_lr_shape", "one_cycle_lr_oracle", "one_cycle_lr_book"])
+       rejected_by=["one_cycle_lr_shape", "one_cycle_lr_oracle", "one_cycle_lr_book"],
+       probes=[(0.1, 1e-2), (0.6, 1e-2)],
+       hint='Warm up along the same half-cosine as the annealing: a + (1 + cos(pi * (1 - p))) * (b - a) / 2 with p = pos / pct_start.')
 def one_cycle_lr_linear_warmup(pos, lr_max, div=25.0, div_final=1e5, pct_start=0.25):
     for x in (pos, lr_max, div, div_final, pct_start):
         if isinstance(x, bool) or not isinstance(x, (int, float)):
@@ -323,7 +331,9 @@ def one_cycle_lr_linear_warmup(pos, lr_max, div=25.0, div_final=1e5, pct_start=0
 
 
 @wrong("transfer.one_cycle_lr", "does not rescale the annealing phase to [0, 1]: uses pos - pct_start",
-       rejected_by=["one_cycle_lr_shape", "one_cycle_lr_oracle", "one_cycle_lr_book"])
+       rejected_by=["one_cycle_lr_shape", "one_cycle_lr_oracle", "one_cycle_lr_book"],
+       probes=[(0.1, 1e-2), (0.6, 1e-2)],
+       hint='Rescale the annealing phase to [0, 1]: p = (pos - pct_start) / (1 - pct_start).')
 def one_cycle_lr_unscaled_anneal(pos, lr_max, div=25.0, div_final=1e5, pct_start=0.25):
     for x in (pos, lr_max, div, div_final, pct_start):
         if isinstance(x, bool) or not isinstance(x, (int, float)):
@@ -351,7 +361,9 @@ def one_cycle_lr_library(pos, lr_max, div=25.0, div_final=1e5, pct_start=0.25):
 
 
 @wrong("transfer.one_cycle_lr", "right schedule, but no argument checks: pos=1.5 extrapolates",
-       rejected_by=["one_cycle_lr_bad_input"])
+       rejected_by=["one_cycle_lr_bad_input"],
+       probes=[(0.1, 1e-2), (0.6, 1e-2), (1.5, 1e-2), (0.5, -1e-2)],
+       hint='Check the arguments first: pos outside [0, 1] or a rate that is not positive should be a ValueError that says so.')
 def one_cycle_lr_unchecked(pos, lr_max, div=25.0, div_final=1e5, pct_start=0.25):
     def cos_anneal(a, b, p):
         return a + (1 + math.cos(math.pi * (1 - p))) * (b - a) / 2
@@ -423,7 +435,9 @@ def fine_tune_unchecked(learn, epochs, base_lr=2e-3, freeze_epochs=1, lr_mult=10
 # --- choose_epochs -----------------------------------------------------------------------------
 
 @wrong("transfer.choose_epochs", "returns the 0-based index of the best epoch",
-       rejected_by=["choose_epochs_first_best", "choose_epochs_oracle", "choose_epochs_book"])
+       rejected_by=["choose_epochs_first_best", "choose_epochs_oracle", "choose_epochs_book"],
+       probes=[([0.3, 0.2, 0.25],)],
+       hint='Epochs count from 1: the best value at index i means i + 1 epochs.')
 def choose_epochs_zero_based(valid_metric, higher_is_better=False):
     values = [float(v) for v in valid_metric]
     kept = [i for i, v in enumerate(values) if not math.isnan(v)]
@@ -433,7 +447,9 @@ def choose_epochs_zero_based(valid_metric, higher_is_better=False):
 
 
 @wrong("transfer.choose_epochs", "keeps the last best epoch on ties, not the first",
-       rejected_by=["choose_epochs_first_best", "choose_epochs_oracle", "choose_epochs_book"])
+       rejected_by=["choose_epochs_first_best", "choose_epochs_oracle", "choose_epochs_book"],
+       probes=[([0.3, 0.2, 0.25, 0.2],)],
+       hint='On ties keep the first best epoch: compare with < (or >), not <= (or >=).')
 def choose_epochs_last_best(valid_metric, higher_is_better=False):
     values = [float(v) for v in valid_metric]
     best = None
@@ -448,7 +464,9 @@ def choose_epochs_last_best(valid_metric, higher_is_better=False):
 
 
 @wrong("transfer.choose_epochs", "picks the epoch where the metric stopped improving (early stopping), not the best",
-       rejected_by=["choose_epochs_first_best", "choose_epochs_oracle", "choose_epochs_book"])
+       rejected_by=["choose_epochs_first_best", "choose_epochs_oracle", "choose_epochs_book"],
+       probes=[([0.3, 0.2, 0.25, 0.1],)],
+       hint='Pick the best value of the whole history, not the first epoch where it stopped improving.')
 def choose_epochs_early_stopping(valid_metric, higher_is_better=False):
     values = [float(v) for v in valid_metric]
     if not values or all(math.isnan(v) for v in values):
@@ -461,7 +479,9 @@ def choose_epochs_early_stopping(valid_metric, higher_is_better=False):
 
 
 @wrong("transfer.choose_epochs", "no checks: strings are compared as text, an all-NaN history gets min()'s cryptic error",
-       rejected_by=["choose_epochs_bad_input"])
+       rejected_by=["choose_epochs_bad_input"],
+       probes=[([0.3, 0.2, 0.25],), (["10", "9"],)],
+       hint='Check the history first: values that are not numbers should be a TypeError, an empty or all-NaN history a ValueError, each saying so.')
 def choose_epochs_unchecked(valid_metric, higher_is_better=False):
     values = list(valid_metric)
     key = (lambda i: -values[i]) if higher_is_better else (lambda i: values[i])
