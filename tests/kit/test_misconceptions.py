@@ -10,7 +10,7 @@ from petkit import ROOT, misconceptions
 from petkit.sync import exercise_files
 
 from helpers import petkit
-from petkit.corpus import load
+from petkit.corpus import load, load_right
 from petkit.misconceptions import PREFIX, known_mistakes, matches, reference
 
 CORPUS = load()
@@ -123,6 +123,24 @@ RIGHT = {"softmax.softmax": softmax_right, "softmax.log_softmax": log_softmax_ri
 @pytest.mark.parametrize("exercise_id", sorted(RIGHT))
 def test_right_answers_written_differently_get_no_line(exercise_id):
     assert known_mistakes(exercise_id, RIGHT[exercise_id]) is None
+
+
+RIGHT_CORPUS = load_right()  # tests/kit/right_answers/: textbook formulations found in the wild
+
+
+@pytest.mark.parametrize("answer", RIGHT_CORPUS, ids=lambda a: f"{a.exercise}:{a.fn.__name__}")
+def test_the_right_answer_corpus_gets_no_line(answer):
+    # a formulation that validates as the contract says is never told of a mistake; one that only gets
+    # the maths right may hear just that (an entry whose only mistake is the missing input checks)
+    text = known_mistakes(answer.exercise, answer.fn) or ""
+    unvalidated = {misconceptions.line(e) for e in misconceptions.entries(answer.exercise) if misconceptions.unvalidated(e)}
+    said = set(text.splitlines())
+    assert said <= (set() if answer.validates else unvalidated), f"{answer.formulation}: {text}"
+
+
+def test_the_right_answer_corpus_covers_the_probed_maths_exercises():
+    covered = {a.exercise for a in RIGHT_CORPUS}
+    assert {"softmax.softmax", "softmax.log_softmax", "cross_entropy.nll_loss", "cross_entropy.cross_entropy"} <= covered
 
 
 # --- the same mistakes written differently: named -------------------------------------------------
