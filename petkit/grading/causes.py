@@ -59,11 +59,11 @@ def _line(text: str) -> str:
 
 def known_mistake(text: str) -> str:
     """The known mistake a message names ('' when none): the rest of its `This looks like a known
-    mistake: ...` line."""
-    for line in (text or "").splitlines():
+    mistake: ...` line (or part of a line, as the referee joins its findings with "; ")."""
+    for line in (text or "").replace(f"; {KNOWN_MISTAKE}", f"\n{KNOWN_MISTAKE}").splitlines():
         line = line.strip().lstrip("-* ").strip()
-        if line.startswith(KNOWN_MISTAKE):
-            return line[len(KNOWN_MISTAKE):].strip().rstrip(".")
+        if line.startswith(KNOWN_MISTAKE):  # "...: the mistake. The hint for it": the mistake is the group
+            return line[len(KNOWN_MISTAKE):].strip().split(". ", 1)[0].rstrip(".")
     return ""
 
 

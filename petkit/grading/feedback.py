@@ -47,6 +47,7 @@ def exercise_ids(lesson_id: str) -> dict[str, str]:
 def titles(cells, lesson_id: str = "") -> dict[int, str]:
     """index of each graded or answer cell -> the title the table of contents gives it: the heading
     above it (and the exercise id where the registry knows the test cell), else its grade_id."""
+    from petkit.notebooks import part_of
     ids = exercise_ids(lesson_id) if lesson_id else {}
     out, heading = {}, ""
     for i, cell in enumerate(cells):
@@ -60,6 +61,8 @@ def titles(cells, lesson_id: str = "") -> dict[int, str]:
         title = heading or gid
         if gid in ids and ids[gid] not in title:
             title = f"{title} ({ids[gid]})"
+        if gid in ids and part_of(gid) == "bad input":  # an exercise's second test cell: say which part
+            title = f"{title}: bad input"
         out[i] = title
     return out
 

@@ -13,7 +13,7 @@ import pytest
 
 from petkit import notebooks
 from petkit.grading import causes
-from petkit.corpus import load
+from petkit.corpus import load, only_bad_input
 from petkit.grading.course import Course
 from petkit.registry import lesson
 
@@ -50,15 +50,21 @@ def build_class(course: Path) -> dict[str, str]:
 # --- helpers -------------------------------------------------------------------------------------
 
 def _gradebook_scores(course: Path, lesson_id: str = LESSON) -> dict[str, dict[str, tuple[float, float]]]:
-    """student -> exercise id -> (score, max score), read with nbgrader's API cell by cell."""
+    """student -> exercise id -> (score, max score), read with nbgrader's API cell by cell (an
+    exercise's maths and bad-input test cells added up)."""
     import warnings
-    from petkit.notebooks import tests_id
-    ids = {tests_id(e): e.id for e in lesson(lesson_id).exercises}
+    from petkit.notebooks import test_cells
+    ids = {cell: e.id for e in lesson(lesson_id).exercises for cell in test_cells(e)}
     out = {}
     with warnings.catch_warnings(), Course(course).gradebook() as gb:
         warnings.simplefilter("ignore")
         for sub in gb.find_assignment(lesson_id).submissions:
-            out[sub.student_id] = {ids[g.name]: (g.score, g.max_score) for nb in sub.notebooks for g in nb.grades}
+            sums: dict[str, tuple[float, float]] = {}
+            for nb in sub.notebooks:
+                for g in nb.grades:
+                    got, most = sums.get(ids[g.name], (0.0, 0.0))
+                    sums[ids[g.name]] = (got + (g.score or 0), most + (g.max_score or 0))
+            out[sub.student_id] = sums
     return out
 
 
@@ -183,6 +189,14 @@ def test_causes_group_by_the_failing_check_and_name_each_kind():
     assert causes.of_exercise(None, None, "cheat detected: calling f changed torch.allclose").group == "changed torch.allclose"
     ref = causes.of_exercise({"outputs": []}, {"outputs": []}, "1 check(s) fail; first: rows sum to 1: sum is 2")
     assert ref.label == "check fails: rows sum to 1"
+    # an exercise's test cells (the maths, then the bad input): the first that failed explains it, and a
+    # failing check the referee names as a known mistake is that mistake (the sandboxed kernel cannot)
+    bad = {"outputs": [{"output_type": "error", "ename": "ChecksFailed",
+                        "evalue": _checks_failed("softmax.softmax", "rejects bad input", "no TypeError for ints")}]}
+    assert causes.of_exercise({"outputs": []}, [{"outputs": []}, bad]).label == "check fails: rejects bad input"
+    named = causes.of_exercise({"outputs": []}, [bad], "1 check(s) fail; first: x: y; This looks like a known "
+                                                       "mistake: no max shift. Subtract the max first.")
+    assert (named.kind, named.group) == (causes.MISTAKE, "no max shift")
     # the instructor's one line: no advice to the learner, no second line
     line = causes.one_line("ChecksFailed", _checks_failed("softmax.softmax", "rows sum to 1", "sum is 2.0\nmore"))
     assert line.startswith("ChecksFailed: 1 of 5 checks fail") and "\n" not in line and "hint(" not in line
@@ -326,18 +340,23 @@ def _expected_kinds() -> dict[tuple[str, str], set]:
     want.update({("sample-untouched", i): {causes.NOT_STARTED} for i in ids.values()})
     want.update({("broken-json", i): {causes.NOT_GRADED} for i in ids.values()})
     first, last = l.exercises[0], l.exercises[-1]
+    failing = {causes.CHECK, causes.HIDDEN, causes.MISTAKE}
+
+    def costs(exercise, maths_right: bool) -> set:  # right maths of a 1-point exercise loses nothing (fair points)
+        free = notebooks.test_cells(exercise)[notebooks.bad_input_tests_id(exercise)] == 0
+        return {None} if free and maths_right else failing
     want.update({("sample-syntax-error", i): {None} for i in ids.values()})
     want[("sample-syntax-error", last.id)] = {causes.SYNTAX}
     want.update({("sample-partial", i): {causes.NOT_STARTED} for i in ids.values()})
     want[("sample-partial", first.id)] = {None}
-    want[("sample-partial", last.id)] = {causes.CHECK, causes.HIDDEN, causes.MISTAKE}
+    want[("sample-partial", last.id)] = costs(last, maths_right=True)  # its answer: right maths, no input checks
     for student, (broken, kind) in {"loops-forever": ("log_softmax", causes.TIMEOUT),
                                     "exits-kernel": ("sigmoid", causes.CRASH), ODD_ID: ("softmax", causes.CHEAT)}.items():
         want.update({(student, i): {None} for i in ids.values()})
         want[(student, ids[broken])] = {kind}
     for k, batch in enumerate(notebooks.wrong_answer_batches(l, load()), 1):
-        for name, i in ids.items():
-            want[(f"wrong-{k}", i)] = {causes.CHECK, causes.HIDDEN, causes.MISTAKE} if name in batch \
+        for e in l.exercises:
+            want[(f"wrong-{k}", e.id)] = costs(e, only_bad_input(batch[e.name].rejected_by)) if e.name in batch \
                 else {None, causes.NOT_STARTED}
     return want
 
@@ -371,7 +390,8 @@ def test_what_broke_says_each_failure_in_one_line_for_the_instructor(graded_clas
 def test_feedback_pages_name_the_exercises_and_say_no_response_nowhere(graded_class):
     from bs4 import BeautifulSoup
     course, _ = graded_class
-    titles = [f"{n}. {e.title} ({e.id})" for n, e in enumerate(lesson(LESSON).exercises, 1)]
+    titles = [t for n, e in enumerate(lesson(LESSON).exercises, 1)  # an exercise's maths cell, then its bad input
+              for t in (f"{n}. {e.title} ({e.id})", f"{n}. {e.title} ({e.id}): bad input")]
     for page in sorted((course / "feedback").glob(f"*/{LESSON}/{LESSON}.html")):
         text = page.read_text()
         toc = [a.text for a in BeautifulSoup(text, "html.parser").select("#toc a")]
