@@ -203,7 +203,16 @@ def test_uint8_class_indices_are_explained():
         cm[targets, preds] += 1  # uint8 indices are read as a mask
         return cm
     o = run_check(_check("interpret.confusion_matrix", "cm_oracle"), cm_indexing)
-    assert o.status == FAIL and "uint8" in o.message and ".long()" in o.message, o.message
+    assert o.status == FAIL and "uint8" in o.message and "mask" in o.message and ".long()" in o.message, o.message
+
+    def cm_flat_index(preds, targets, n_classes):  # a real learner's bincount: right for int64 indices
+        flat = targets * n_classes + preds  # wraps around past 255 in uint8
+        return torch.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    o = run_check(_check("interpret.confusion_matrix", "cm_oracle"), cm_flat_index)
+    assert o.status == FAIL and "uint8" in o.message and "wraps around" in o.message, o.message
+    as_int64 = lambda preds, targets, n: cm_flat_index(preds.long(), targets.long(), n)  # noqa: E731
+    o = run_check(_check("interpret.confusion_matrix", "cm_oracle"), as_int64)
+    assert o.status == PASS and "uint8" not in o.message, o.message
 
 
 # --- seen 7: one rule for bad-input messages ---------------------------------------------------------
