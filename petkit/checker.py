@@ -51,6 +51,21 @@ def status_of(outcomes: list[dict]) -> str:
     return "failing"
 
 
+CHECKS_PRELOAD = ("torch", "hypothesis", "hypothesis.strategies", "petkit.checks.core", "petkit.checks.runner",
+                  "petkit.checks.strategies")
+
+
+def checks_preload(lessons: list[str], fastai: bool = False) -> tuple[str, ...]:
+    """What a warm server (petkit.warm) imports for the checks of `lessons`: torch, Hypothesis, the
+    checks' modules, and fastai's when the lessons need it (`fastai`, or a check module that imports it)."""
+    from pathlib import Path
+    checks = Path(__file__).with_name("checks")
+    mods = [f"petkit.checks.{lesson}" for lesson in lessons if (checks / f"{lesson}.py").is_file()]
+    if fastai or any("fastai" in (checks / f"{m.rsplit('.', 1)[1]}.py").read_text() for m in mods):
+        mods.append("fastai.vision.all")
+    return (*CHECKS_PRELOAD, *mods)
+
+
 def run(exercises: list[Exercise], impl: str, timeout: float = DEFAULT_TIMEOUT,
         on_result: Callable[[ExerciseResult], None] | None = None) -> list[ExerciseResult]:
     """Check each exercise; an exercise that runs past `timeout` seconds or kills the worker is
