@@ -102,9 +102,18 @@ def _job_from(cold: list[str], sandboxed: bool) -> dict | None:
     return {"module" if cold[1] == "-m" else "code": cold[2], "argv": cold[3:], "cwd": cwd, "env": env}
 
 
+def _as_seen_inside(job: dict, spool: str) -> dict:
+    """The job's cwd and environment with the spool's folders named as the sandbox's /tmp names them
+    (the server's sandbox has the spool as its /tmp): /tmp/petkit-sb-X/work, as in a cold sandbox, so
+    that paths relative to the job's folder lead where they lead there (../../../ is /, read-only)."""
+    def inside(value: str) -> str:
+        return "/tmp/" + value[len(spool) + 1:] if value.startswith(spool + "/") else value
+    return {**job, "cwd": inside(job["cwd"]), "env": {k: inside(v) for k, v in job["env"].items()}}
+
+
 def launch(argv: list[str]) -> int:
     """The launcher's main: run the job of `-- COLD_ARGV` in the server at `--socket`, else exec it cold."""
-    sock_path, extra, keep, sandboxed = None, [], "", False
+    sock_path, extra, keep, sandboxed, spool = None, [], "", False, ""
     while argv and argv[0] != "--":
         flag, argv = argv[0], argv[1:]
         if flag == "--sandboxed":
@@ -117,8 +126,12 @@ def launch(argv: list[str]) -> int:
             extra.append(int(value))
         elif flag == "--keep":
             keep = value
+        elif flag == "--spool":
+            spool = value
     cold = argv[1:]
     job = _job_from(cold, sandboxed)
+    if job is not None and spool:
+        job = _as_seen_inside(job, spool)
     conn = None
     if job is not None and sock_path and os.environ.get("PETKIT_WARM", "1") != "0":
         try:
@@ -137,7 +150,7 @@ def launch(argv: list[str]) -> int:
             sys.stderr.write(f"petkit warm: running it cold ({why})\n")
         if conn:
             conn.close()
-        os.execv(cold[0], cold)  # the cold path: the same command the server would have stood for
+        os.execvp(cold[0], cold)  # the cold path: the same command the server would have stood for
     relay = lambda signum, frame: _send(conn, signal=signum)  # noqa: E731
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, relay)
@@ -181,9 +194,12 @@ def threads() -> int:
 
 
 class _Server:
-    def __init__(self, listener: socket.socket, pid_namespace: bool, spool: str, allow_code: bool):
+    def __init__(self, listener: socket.socket, pid_namespace: bool, spool: str, allow_code: bool, env: dict):
+        """`env`: the environment the server started with, before its imports (torch adds to it)."""
         self.listener, self.pid_namespace, self.spool, self.allow_code = listener, pid_namespace, spool, allow_code
-        self.env = {k: v for k, v in os.environ.items() if k not in PER_JOB_ENV}
+        self.env = {k: v for k, v in env.items() if k not in PER_JOB_ENV}
+        # what the imports set (torch: KMP_DUPLICATE_LIB_OK ...): a job may have it already, the same
+        self.added = {k: v for k, v in os.environ.items() if k not in env and k not in PER_JOB_ENV}
         self.kept = ""  # the last job's own folder (a restarted kernel finds its files again)
 
     def serve(self) -> None:
@@ -193,10 +209,12 @@ class _Server:
             except InterruptedError:
                 continue
             with conn:
+                ran = False
                 try:
-                    self.one(conn)
+                    ran = self.one(conn)
                 finally:
-                    self.clean()
+                    if ran:
+                        self.clean()
 
     def refusal(self, job: dict) -> str:
         module = job.get("module")
@@ -204,32 +222,34 @@ class _Server:
             return "this server runs modules only"
         if module is not None and module not in JOB_MODULES:
             return f"this server does not run {module}"
-        theirs = {k: v for k, v in job.get("env", {}).items() if k not in PER_JOB_ENV}
+        theirs = {k: v for k, v in job.get("env", {}).items()
+                  if k not in PER_JOB_ENV and not (k in self.added and self.added[k] == v)}
         if theirs != self.env:
             differ = sorted(k for k in set(theirs) | set(self.env) if theirs.get(k) != self.env.get(k))
             return f"the job's environment differs from the server's in {', '.join(differ[:5])}"
         return ""
 
-    def one(self, conn: socket.socket) -> None:
+    def one(self, conn: socket.socket) -> bool:
+        """Run the job a connection asks for; whether a child ran (a refused job runs cold, elsewhere)."""
         try:
             data, fds, _, _ = socket.recv_fds(conn, 1 << 20, MAX_FDS)
         except OSError:
-            return
+            return False
         try:
             while not data.endswith(b"\n"):
                 more = conn.recv(1 << 20)
                 if not more:
-                    return
+                    return False
                 data += more
             job = json.loads(data)
+            keep = job.get("keep") or ""
+            if keep != self.kept:  # a new job's folder: what the last job kept goes
+                self.kept = keep
+                self.wipe_spool()
             why = self.refusal(job) or ("" if len(fds) == len(job.get("fds", [])) else "file descriptors missing")
             if why:
                 _send(conn, refused=why)
-                return
-            keep = job.get("keep") or ""
-            if keep != self.kept:
-                self.kept = keep
-                self.wipe_spool()
+                return False
             pid = os.fork()
             if pid == 0:
                 _child(job, fds)  # never returns
@@ -245,6 +265,7 @@ class _Server:
             _send(conn, exit=code)
         except OSError:
             pass
+        return True
 
     def follow(self, conn: socket.socket, pid: int) -> int:
         """Wait for the child to end, relaying signals; kill it when the launcher goes away."""
@@ -294,17 +315,20 @@ class _Server:
                 _wait_all()
         else:
             _kill_descendants()
-        for folder in ("/tmp", "/dev/shm") if self.pid_namespace else ():
-            _empty(folder, spare=self.spool)
         self.wipe_spool()
+        if self.pid_namespace:
+            _empty("/dev/shm", spare=())
+            _empty("/tmp", spare=self.spared())  # the spool itself, in the sandbox: wiped above
+
+    def spared(self) -> tuple[str, ...]:
+        """What wiping keeps: the spool's own mount point and the job's folder, by both their names."""
+        kept = (self.kept, "/tmp/" + os.path.basename(self.kept)) if self.kept else ()
+        return (self.spool, *kept)
 
     def wipe_spool(self) -> None:
         if not self.spool:
             return
-        for name in os.listdir(self.spool):
-            path = os.path.join(self.spool, name)
-            if path != self.kept and name != "tmp":
-                _remove(path)
+        _empty(self.spool, spare=(*self.spared(), os.path.join(self.spool, os.path.basename(self.spool))))
 
 
 def _killpg(pid: int, sig: int = signal.SIGKILL) -> None:
@@ -367,16 +391,16 @@ def _remove(path: str) -> None:
             pass
 
 
-def _empty(folder: str, spare: str) -> None:
-    """Remove what `folder` holds, except the way to `spare` (the spool's mount point, in /tmp when the
-    spool is a folder of the host's /tmp)."""
+def _empty(folder: str, spare: tuple[str, ...]) -> None:
+    """Remove what `folder` holds, except `spare` and the way to it (the spool's mount point, in /tmp
+    when the spool is a folder of the host's /tmp)."""
     try:
         names = os.listdir(folder)
     except OSError:
         return
     for name in names:
         path = os.path.join(folder, name)
-        if path == spare or spare.startswith(path + os.sep):
+        if any(path == p or p.startswith(path + os.sep) for p in spare):
             continue
         _remove(path)
 
@@ -464,6 +488,7 @@ def serve(argv: list[str]) -> int:
     if args.pid_namespace and os.getpid() != 1:
         print("petkit warm server: --pid-namespace but not PID 1", flush=True)
         return 3
+    env = dict(os.environ)
     import warnings
     warnings.simplefilter("ignore")  # imports' deprecation notes: the jobs show their own
     import importlib
@@ -478,7 +503,7 @@ def serve(argv: list[str]) -> int:
     if not args.pid_namespace:
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
     print("ready", flush=True)
-    _Server(listener, args.pid_namespace, args.spool, args.allow_code).serve()
+    _Server(listener, args.pid_namespace, args.spool, args.allow_code, env).serve()
     return 0
 
 
@@ -493,7 +518,7 @@ class Server:
         import tempfile
         self.ctl = tempfile.mkdtemp(prefix="petkit-warm-")
         self.socket = os.path.join(self.ctl, "s")
-        self.spool = tempfile.mkdtemp(prefix="petkit-spool-") if wrap else ""
+        self.spool = tempfile.mkdtemp(prefix="petkit-spool-", dir="/tmp") if wrap else ""  # short paths, as scratch_folder
         self.sandboxed = wrap is not None
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(self.socket)
@@ -519,7 +544,7 @@ class Server:
         """The command that runs `cold` in this server (or, if it cannot, runs `cold` itself)."""
         cmd = [sys.executable, "-S", os.path.abspath(__file__), "launch", "--socket", self.socket]
         if self.sandboxed:
-            cmd.append("--sandboxed")
+            cmd += ["--sandboxed", "--spool", self.spool]
         for fd in fds:
             cmd += ["--fd", str(fd)]
         if keep:

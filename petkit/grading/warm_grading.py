@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import sys
+from pathlib import Path
 
 from petkit import warm
 from petkit.checker import checks_preload
@@ -55,8 +56,17 @@ def _findable(name: str) -> bool:
         return False
 
 
+def server_sandbox(spool) -> list[str]:
+    """The bwrap prefix of a server's sandbox: sandbox.argv on the spool, with the spool itself as /tmp,
+    so that a job's folder is /tmp/petkit-sb-X inside, as in a cold sandbox."""
+    cmd = sandbox.argv(spool)
+    i = cmd.index(str(spool) + "/tmp") if str(spool) + "/tmp" in cmd else cmd.index(str(Path(spool).resolve() / "tmp"))
+    cmd[i] = str(Path(spool).resolve())
+    return cmd
+
+
 def _wrap(sandboxed: bool):
-    return sandbox.argv if sandboxed else None
+    return server_sandbox if sandboxed else None
 
 
 def _ready(server: warm.Server | None) -> warm.Server | None:

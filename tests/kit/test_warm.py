@@ -12,6 +12,7 @@ import pytest
 
 from petkit import warm
 from petkit.grading import sandbox
+from petkit.grading.warm_grading import server_sandbox
 
 
 def _job(server, code: str, *, cold_prefix=(), keep: str = "", timeout: float = 120, **kw):
@@ -149,7 +150,7 @@ def test_a_server_whose_imports_start_a_thread_is_given_up(tmp_path, monkeypatch
 def sandboxed_server():
     if sandbox.available():
         pytest.skip(sandbox.available())
-    s = warm.Server(("json",), dict(os.environ), wrap=sandbox.argv, allow_code=True)
+    s = warm.Server(("json",), dict(os.environ), wrap=server_sandbox, allow_code=True)
     assert s.wait_ready(120), s.log()
     yield s
     s.close()
@@ -171,7 +172,7 @@ def test_in_the_sandbox_the_server_is_pid_1_and_a_job_leaves_nothing_behind(sand
         print(os.getcwd())
     """, cold_prefix=prefix, keep=job_dir)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.strip() == job_dir
+    assert first.stdout.strip() == "/tmp/job-a"  # as a cold sandbox names its folder: the spool is its /tmp
     assert s.alive()
     other_dir = os.path.join(s.spool, "job-b")
     os.mkdir(other_dir)
@@ -179,12 +180,12 @@ def test_in_the_sandbox_the_server_is_pid_1_and_a_job_leaves_nothing_behind(sand
         import os
         others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())]
         assert not others, others
-        spool = os.path.dirname(os.getcwd())  # /tmp holds its mount point when it is in the host's /tmp
-        assert [n for n in os.listdir("/tmp") if not spool.startswith(os.path.join("/tmp", n))] == []
-        print(sorted(os.listdir(os.path.dirname(os.getcwd()))), sorted(os.listdir(".")))
+        print(sorted(os.listdir("/tmp")), sorted(os.listdir(".")))
     """, cold_prefix=sandbox.argv(other_dir), keep=other_dir)
     assert second.returncode == 0, second.stderr
-    assert second.stdout.strip() == "['job-b', 'tmp'] ['tmp']"  # the other job's folder, leftovers: wiped
+    # /tmp (the spool) holds the job's folder and the spool's own mount point; the other job's folder
+    # and what it left in /tmp and in the spool are gone
+    assert second.stdout.strip() == str(sorted(["job-b", os.path.basename(s.spool)])) + " ['tmp']"
 
 
 def test_in_the_sandbox_a_job_sees_neither_the_host_nor_the_server_socket(sandboxed_server, tmp_path):
@@ -196,3 +197,17 @@ def test_in_the_sandbox_a_job_sees_neither_the_host_nor_the_server_socket(sandbo
         print(os.path.exists({str(tmp_path)!r}), os.path.exists({s.socket!r}), os.path.exists({s.ctl!r}))
     """, cold_prefix=sandbox.argv(job_dir), keep=job_dir)
     assert done.stdout.split() == ["False", "False", "False"], done.stderr
+
+
+def test_in_the_sandbox_a_refused_job_runs_cold_and_keeps_its_folder(sandboxed_server):
+    s = sandboxed_server
+    job_dir = os.path.join(s.spool, "job")
+    os.mkdir(job_dir)
+    with open(os.path.join(job_dir, "submission.txt"), "w") as f:
+        f.write("the learner's files")
+    env = {**os.environ, "PETKIT_EXAMPLES": "7", "PETKIT_WARM_VERBOSE": "1"}  # not the server's environment
+    done = _job(s, "import os; print(open('submission.txt').read(), os.getppid())", cold_prefix=sandbox.argv(job_dir),
+                keep=job_dir, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "running it cold (the job's environment differs" in done.stderr
+    assert done.stdout.startswith("the learner's files")
