@@ -41,7 +41,7 @@ MAX_FDS = 8
 PER_JOB_ENV = {  # what may differ between the server's environment and a job's: read after the fork
     "HOME", "TMPDIR", "PWD", "OLDPWD", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "MPLCONFIGDIR", "JPY_PARENT_PID",
     "JPY_SESSION_NAME", "PETKIT_STUDENT", "PYTEST_CURRENT_TEST", "_", "SHLVL", "OPENBLAS_NUM_THREADS",
-    "COLUMNS", "LINES"}
+    "COLUMNS", "LINES", "PETKIT_WARM", "PETKIT_WARM_VERBOSE"}
 SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1"}  # OpenBLAS starts its thread pool on import otherwise
 KERNEL_MODULES = ("ipykernel_launcher", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
                   "IPython", "jupyter_client.session")
