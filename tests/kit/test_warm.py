@@ -211,3 +211,39 @@ def test_in_the_sandbox_a_refused_job_runs_cold_and_keeps_its_folder(sandboxed_s
     assert done.returncode == 0, done.stderr
     assert "running it cold (the job's environment differs" in done.stderr
     assert done.stdout.startswith("the learner's files")
+
+
+def test_petkit_check_forks_each_exercise_and_gets_the_cold_results(monkeypatch, tmp_path):
+    import io
+    from petkit import checker, progress
+    from petkit.registry import select
+    exercises = list(select("softmax"))
+    package = tmp_path / "mixed"  # one right answer, one wrong, one that kills its process
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "softmax.py").write_text(textwrap.dedent("""
+        import os, torch
+        def softmax(x, dim=-1):
+            e = torch.exp(x - x.amax(dim=dim, keepdim=True))
+            return e / e.sum(dim=dim, keepdim=True)
+        def log_softmax(x, dim=-1):
+            return x
+        def sigmoid(x):
+            os._exit(3)
+    """))
+    monkeypatch.chdir(tmp_path)
+    try:
+        rows = io.StringIO()
+        shown = progress.Streamed(exercises, stream=rows)  # not a terminal: plain lines, no spinner
+        warm_results = checker.run(exercises, "mixed", timeout=120, on_result=shown.finished, on_start=shown.started)
+        assert len(warm._servers) == 1  # this process keeps it: `petkit watch` re-checks without imports
+        monkeypatch.setenv("PETKIT_WARM", "0")
+        cold_results = checker.run(exercises, "mixed", timeout=120)
+    finally:
+        warm.close_all()
+    assert [r.status for r in warm_results] == [r.status for r in cold_results] == ["done", "failing", "failing"]
+    assert [(r.passed, len(r.outcomes)) for r in warm_results] == [(r.passed, len(r.outcomes)) for r in cold_results]
+    assert "died" in warm_results[2].problem and "died" in cold_results[2].problem
+    lines = rows.getvalue().splitlines()
+    assert lines[0].startswith("  softmax:") and len(lines) == 4 and "\r" not in rows.getvalue()
+    assert [e.id in line for e, line in zip(exercises, lines[1:])] == [True] * 3
