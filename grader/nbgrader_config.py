@@ -5,6 +5,10 @@ c = get_config()  # noqa: F821 - defined by nbgrader when it reads this file
 
 c.CourseDirectory.course_id = "petkit"
 
+# What nbgrader never copies from a submission into autograded/ and feedback/: its own defaults, plus
+# the caches a learner's runs leave beside the notebook (Hypothesis's example database).
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".hypothesis"]
+
 # Seconds one cell may run. A test cell that runs longer is interrupted and loses its points, so an
 # answer that loops forever costs that exercise only. The checks of one exercise take a few seconds.
 c.ExecutePreprocessor.timeout = 60

@@ -31,11 +31,12 @@ class ExerciseResult:
 
     @property
     def first_problem(self) -> dict | None:
-        for wanted in ("fail", "error", "not started"):
-            for o in self.outcomes:
-                if o["status"] == wanted:
-                    return o
-        return None
+        """The outcome to show first: what is wrong with the maths before a bad input not handled
+        yet (the smaller share of the points); then a failure before an error before a check not
+        started; then the checks' order."""
+        order = ("fail", "error", "not started")
+        shown = [o for o in self.outcomes if o["status"] in order]
+        return min(shown, key=lambda o: (o.get("kind") == "bad input", order.index(o["status"])), default=None)
 
 
 def status_of(outcomes: list[dict]) -> str:

@@ -32,16 +32,33 @@ OTHER_ARCHS = ("resnet18", "resnet34", "resnet50")
 
 
 class _Steps:
-    """Numbered step headers with the time so far and what the step should take."""
+    """Numbered step headers with the time so far and what the step should take; `timings()` is
+    each step's wall and CPU seconds (user + system of this process: its threads and the loaders,
+    which run in it), CPU time being what a loaded machine does not change."""
 
     def __init__(self):
         self.start = time.perf_counter()
         self.n = 0
+        self.done: list[dict] = []
+        self._open: dict | None = None
+
+    def _close(self) -> None:
+        if self._open is not None:
+            o = self._open
+            self.done.append({"step": o["step"], "wall_seconds": time.perf_counter() - o["wall"],
+                              "cpu_seconds": time.process_time() - o["cpu"]})
+            self._open = None
 
     def __call__(self, title: str, expect: float | None = None) -> None:
+        self._close()
         self.n += 1
+        self._open = {"step": title, "wall": time.perf_counter(), "cpu": time.process_time()}
         hint = f"  (about {expect:.0f} s on a quiet 2-core CPU)" if expect and expect >= 1 else ""
         print(f"\n[{time.perf_counter() - self.start:5.0f} s] {self.n}. {title}{hint}", flush=True)
+
+    def timings(self) -> list[dict]:
+        self._close()
+        return self.done
 
 
 def _estimate(arch: str, n_train: int, img_size: int, epochs: int) -> float:
@@ -88,6 +105,10 @@ def _preds(learn):
         return learn.get_preds()
 
 
+BODIES_MADE: dict[str, dict] = {}
+"""The bodies this process trained itself (arch -> wall and CPU seconds), for metrics.json."""
+
+
 def _ensure_body(arch: str, images: int, epochs: int) -> str:
     """Where `arch`'s pretrained body comes from; trains a quick resnet body first when there is none."""
     from petkit import pretrain
@@ -96,12 +117,13 @@ def _ensure_body(arch: str, images: int, epochs: int) -> str:
     except pretrain.WeightsUnavailable:
         if pretrain.WHEEL_ARCH == arch:
             raise
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         print(f"   no pretrained {arch} body here: training one offline on the synthetic source task "
               f"({images} images at {PRETRAIN_SIZE} px, {epochs} epochs; once, then cached; "
               "`petkit pretrain` trains a better one)", flush=True)
         pretrain.pretrain(arch, epochs=epochs, images=images, size=PRETRAIN_SIZE, log=lambda *a, **k: None)
-        print(f"   done in {time.perf_counter() - start:.0f} s", flush=True)
+        BODIES_MADE[arch] = {"wall_seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu}
+        print(f"   done in {BODIES_MADE[arch]['wall_seconds']:.0f} s", flush=True)
         return pretrain.weights_source(arch)
 
 
@@ -356,7 +378,10 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, bars: b
     figures["losses"] = plot_losses(histories, out / "losses.png")
     metrics["losses"] = histories
 
+    metrics["steps"] = step.timings()
+    metrics["bodies_made"] = {a: BODIES_MADE[a] for a in metrics["weights"] if a in BODIES_MADE}
     metrics["seconds"] = time.perf_counter() - step.start
+    metrics["cpu_seconds"] = time.process_time()  # the whole process, imports included
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
     (out / "index.html").write_text(demo_page.page(metrics, {k: p.name for k, p in figures.items()}))
     print(f"\nDone in {metrics['seconds']:.0f} s. Report: {out / 'index.html'}")

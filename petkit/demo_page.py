@@ -116,7 +116,8 @@ def sections(m: dict) -> list[tuple[str, str | None, list[str]]]:
             + (["Most confused (at least twice): " + "; ".join(f"{a} taken for {p} {c} times" for a, p, c in m["most_confused"]) + "."]
                if m["most_confused"] else ["No pair of breeds is confused twice or more."])),
     ]
-    parts.append(("The run", None, [f"Everything above ran on a CPU in {m['seconds']:.0f} s with the kit's reference "
+    cpu = f" ({m['cpu_seconds']:.0f} s of CPU time)" if "cpu_seconds" in m else ""
+    parts.append(("The run", None, [f"Everything above ran on a CPU in {m['seconds']:.0f} s{cpu} with the kit's reference "
                                     f"solutions, seed {s['seed']}."]))
     return parts
 

@@ -148,13 +148,17 @@ def _blame(chk: Check, fn: Callable):
 
 
 def _index_note(guarded: Guarded) -> str:
-    """uint8 class indices are read by torch as a mask, not as indices: say so when they were given."""
+    """uint8 class indices trip two of torch's rules, neither of which says so: used as an index a
+    uint8 tensor is a mask, not indices, and arithmetic on it wraps around past 255 (a flat index
+    `targets * n_classes + preds`). Say both when the call that showed the failure was given one."""
     import torch
     last = guarded.calls[-1] if guarded.calls else None
     given = [*last.args, *last.kwargs.values()] if last else []
     if any(isinstance(a, torch.Tensor) and a.dtype == torch.uint8 for a in given):
-        return ("\n  note: a uint8 tensor was given; used as an index, torch reads a uint8 (or bool) tensor as a "
-                "mask (one True/False per row), not as class indices: turn it into indices with .long() first")
+        return ("\n  note: a uint8 tensor was given. Used as an index, torch reads a uint8 (or bool) tensor as a "
+                "mask (one True/False per row), not as class indices; and arithmetic on uint8 wraps around past "
+                "255 (in uint8, 7 * 37 is 3). Turn class indices into int64 with .long() before you index or "
+                "compute with them")
     return ""
 
 

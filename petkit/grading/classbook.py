@@ -72,7 +72,7 @@ def _gradebook_rows(course, lesson_id: str):
     from nbgrader.api import (BaseCell, Comment, Grade, MissingEntry, Notebook, SubmittedAssignment,
                               SubmittedNotebook)
     from petkit.grading.course import GradeError
-    with warnings.catch_warnings(), course.gradebook() as gb:
+    with warnings.catch_warnings(), course.existing_gradebook() as gb:
         warnings.simplefilter("ignore")
         try:
             assignment = gb.find_assignment(lesson_id)
@@ -174,7 +174,7 @@ def collect(course, lesson_id: str) -> ClassResults:
 
 def lessons_graded(course) -> list[str]:
     """The assignments of the gradebook that have submissions, in the gradebook's order."""
-    with warnings.catch_warnings(), course.gradebook() as gb:
+    with warnings.catch_warnings(), course.existing_gradebook() as gb:
         warnings.simplefilter("ignore")
         return [a.name for a in gb.assignments if a.num_submissions]
 
@@ -219,7 +219,7 @@ def per_exercise_rows(course, lessons: list[str] | None = None) -> tuple[list[st
     from petkit.grading.results import number as _num
     lessons = lessons if lessons is not None else lessons_graded(course)
     header, rows = ["student_id"], {}
-    with warnings.catch_warnings(), course.gradebook() as gb:
+    with warnings.catch_warnings(), course.existing_gradebook() as gb:
         warnings.simplefilter("ignore")
         for s in gb.students:
             rows[s.id] = {"student_id": s.id}

@@ -86,8 +86,24 @@ class Course:
         return self.coursedir().db_url
 
     def gradebook(self):
+        """The gradebook, made first when missing (for the steps that write grades)."""
         from nbgrader.api import Gradebook
         self.ensure_gradebook()
+        return Gradebook(self.db_url, self.course_id)
+
+    def existing_gradebook(self):
+        """The gradebook for the steps that only read it (export, report): a GradeError, and nothing
+        made or changed, when the course's own gradebook is not there yet or cannot be read."""
+        from nbgrader.api import Gradebook
+        db = self.root / GRADEBOOK
+        if self.db_url == f"sqlite:///{db}":
+            if not db.exists():
+                raise GradeError(f"there is no gradebook in {self.root} yet: grade first "
+                                 f"(`petkit grade autograde LESSON`)")
+            problem = broken_gradebook(db)
+            if problem:
+                raise GradeError(f"{db} cannot be read ({problem}): nothing read from it; `petkit grade "
+                                 f"autograde` moves a damaged gradebook aside and says how to recover it")
         return Gradebook(self.db_url, self.course_id)
 
     def run(self, converter) -> tuple[bool, str]:
@@ -245,7 +261,6 @@ class Course:
     def export(self, to: Path | str | None = None) -> Path:
         """The grades as nbgrader's CSV, written aside then renamed; only over a CSV it wrote, and
         only from a gradebook that is there and whole (a GradeError otherwise: nothing written)."""
-        from nbgrader.api import Gradebook
         from nbgrader.plugins import CsvExportPlugin
         from petkit.grading import gradebook_safety as safety
         to = Path(to) if to else self.root / "grades.csv"
@@ -254,22 +269,17 @@ class Course:
             safety.check_export_target(to, db)
         except safety.GradebookUnsafe as e:
             raise GradeError(str(e)) from None
-        if self.db_url == f"sqlite:///{db}":
-            if not db.exists():
-                raise GradeError(f"there is no gradebook in {self.root} yet: grade first (`petkit grade autograde LESSON`)")
-            problem = broken_gradebook(db)
-            if problem:
-                raise GradeError(f"{db} cannot be read ({problem}): nothing exported; `petkit grade autograde` "
-                                 f"moves a damaged gradebook aside and says how to recover it")
         to.parent.mkdir(parents=True, exist_ok=True)
         tmp = to.with_name(f".{to.name}.{os.getpid()}.tmp")
         plugin = CsvExportPlugin(config=self.config, log=self.log)
         plugin.to = str(tmp)
         try:
-            with warnings.catch_warnings(), environ(**tools_env()), Gradebook(self.db_url, self.course_id) as gb:
+            with warnings.catch_warnings(), environ(**tools_env()), self.existing_gradebook() as gb:
                 warnings.simplefilter("ignore")
                 plugin.export(gb)
             os.replace(tmp, to)
+        except GradeError:
+            raise
         except Exception as e:  # noqa: BLE001 - SQLAlchemy's errors and others: the gradebook could not be read
             raise GradeError(f"the gradebook could not be read ({type(e).__name__}: {str(e).splitlines()[0][:200]}): "
                              f"nothing exported") from None

@@ -232,6 +232,14 @@ def test_demo_writes_the_whole_report(tmp_path):
         assert len(run["valid"]) == m["fine_tune"]["epochs"], name
         assert [b for b, _ in run["valid"]][-1] == len(run["train"]), name
     assert m["threads"] == {"omp_wait_policy": "PASSIVE", "set_before_torch": True}
+    # the profile: each numbered step once, in order, its CPU seconds within the whole process's
+    steps = m["steps"]
+    assert len(steps) == len(re.findall(r"^\[\s*\d+ s\] \d+\. ", r.stdout, re.M)) == 9
+    assert steps[4]["step"].startswith("fine_tune(1, ") and steps[8]["step"].startswith("Another architecture")
+    assert all(s["cpu_seconds"] >= 0 and s["wall_seconds"] >= 0 for s in steps)
+    assert sum(s["cpu_seconds"] for s in steps) <= m["cpu_seconds"]
+    made = m["bodies_made"]["resnet18"]  # made inside the other architecture's step
+    assert 0 < made["cpu_seconds"] <= steps[8]["cpu_seconds"]
     page = (out / "index.html").read_text()
     assert page_problems(page, m) == []
     for src in re.findall(r'src="([^"]+)"', page):

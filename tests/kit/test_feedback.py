@@ -120,6 +120,19 @@ def test_only_the_bad_input_check_failing_reads_maths_right():
     assert MATHS_RIGHT not in line(_result("softmax.softmax", "failing", outcomes), 30)
 
 
+def test_next_shows_a_maths_failure_before_a_bad_input_not_handled_yet():
+    from petkit.progress import next_step
+    bad_input = {"status": FAIL, "kind": "bad input", "title": "bad input", "message": "said nothing about a list"}
+    in_place = {"status": FAIL, "kind": "property", "title": "leaves its input unchanged", "message": "changed x"}
+    crashed = {"status": "error", "kind": "oracle", "title": "oracle", "message": "raised IndexError"}
+    r = _result("softmax.softmax", "failing", [bad_input, {"status": PASS, "kind": "oracle"}, in_place])
+    assert r.first_problem is in_place and "changed x" in next_step([r], "exercises")
+    r = _result("softmax.softmax", "error", [bad_input, crashed, in_place])
+    assert r.first_problem is in_place  # a failure before an error, the bad input last
+    r = _result("softmax.softmax", "failing", [{"status": PASS, "kind": "oracle"}, bad_input])
+    assert r.first_problem is bad_input  # all that is left
+
+
 # --- seen 4: arguments as given, and the caller's tensors left alone ---------------------------------
 
 IN_PLACE = [w for w in load() if w.rejected_by == (f"{w.exercise.rpartition('.')[2]}_leaves_input_unchanged",)]
@@ -190,7 +203,16 @@ def test_uint8_class_indices_are_explained():
         cm[targets, preds] += 1  # uint8 indices are read as a mask
         return cm
     o = run_check(_check("interpret.confusion_matrix", "cm_oracle"), cm_indexing)
-    assert o.status == FAIL and "uint8" in o.message and ".long()" in o.message, o.message
+    assert o.status == FAIL and "uint8" in o.message and "mask" in o.message and ".long()" in o.message, o.message
+
+    def cm_flat_index(preds, targets, n_classes):  # a real learner's bincount: right for int64 indices
+        flat = targets * n_classes + preds  # wraps around past 255 in uint8
+        return torch.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    o = run_check(_check("interpret.confusion_matrix", "cm_oracle"), cm_flat_index)
+    assert o.status == FAIL and "uint8" in o.message and "wraps around" in o.message, o.message
+    as_int64 = lambda preds, targets, n: cm_flat_index(preds.long(), targets.long(), n)  # noqa: E731
+    o = run_check(_check("interpret.confusion_matrix", "cm_oracle"), as_int64)
+    assert o.status == PASS and "uint8" not in o.message, o.message
 
 
 # --- seen 7: one rule for bad-input messages ---------------------------------------------------------

@@ -4,8 +4,10 @@ and a few faults (a loop that never ends, a kernel that exits, a cheat, a notebo
 Every number of the report's HTML and of the CSV is checked against the gradebook; the page is opened
 in a real headless Chromium where it is installed; the feedback pages read well."""
 import csv
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -452,8 +454,15 @@ def test_a_class_of_a_thousand_is_aggregated(tmp_path):
     assert len(soup.select("tr.student")) == 1000
 
 
-def test_a_report_before_any_grading_says_what_to_run(tmp_path):
+def test_a_report_before_any_grading_says_what_to_run(tmp_path, monkeypatch):
     course = _copy_course(tmp_path)
+    r = grade("report", LESSON, "--course", str(course))
+    assert r.returncode == 2 and "no gradebook" in r.stderr and "petkit grade autograde" in r.stderr, r.stderr
+    assert not (course / "reports").exists() and not (course / "gradebook.db").exists()  # nothing made
+    from nbgrader.api import Gradebook
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # its alembic
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}"):  # a gradebook, but nothing of this lesson in it
+        pass
     r = grade("report", LESSON, "--course", str(course))
     assert r.returncode == 2 and f"holds no grades of {LESSON}" in r.stderr and "petkit grade autograde" in r.stderr
     assert not (course / "reports").exists()

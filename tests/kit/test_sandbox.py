@@ -172,6 +172,9 @@ def test_learner_code_cannot_reach_the_course_nor_outlive_grading(tmp_path):
     cells.insert(at + 1, {"cell_type": "code", "execution_count": None, "id": "daemon", "metadata": {},
                           "outputs": [], "source": DETACHED})
     _submit(course, "escaper", "softmax", notebooks.dumps(student))
+    cache = course / "submitted" / "escaper" / "softmax" / ".hypothesis" / "examples"
+    cache.mkdir(parents=True)  # what the learner's own runs leave beside the notebook
+    (cache / "entry").write_bytes(b"\x00" * 64)
     before = {p: p.read_bytes() for p in (course / "source").rglob("*") if p.is_file()}
 
     r = grade("autograde", "softmax", "--course", str(course), "--timeout", "30", env=FAST_GRADING, timeout=1200)
@@ -182,6 +185,8 @@ def test_learner_code_cannot_reach_the_course_nor_outlive_grading(tmp_path):
     printed = next(line.split()[1] for line in r.stdout.splitlines() if line.startswith("  escaper "))
     assert printed == "4/5", out  # softmax kept its points: the course folder was not found
     assert {p: p.read_bytes() for p in (course / "source").rglob("*") if p.is_file()} == before
+    graded = course / "autograded" / "escaper" / "softmax"
+    assert (graded / "softmax.ipynb").is_file() and not (graded / ".hypothesis").exists()  # caches stay behind
     time.sleep(2)  # what a daemon would wait for
     ex = grade("export", "--course", str(course))
     assert ex.returncode == 0, ex.stderr

@@ -37,6 +37,25 @@ def test_wrong_answer_is_rejected(answer):
         assert o.status == FAIL, f"{key} did not reject ({o.status}: {o.message}): {answer.mistake}"
 
 
+# The grade of record draws more examples, from a seed per student: a wrong answer must be rejected
+# there too, not only by the luck of `petkit check`'s draw (fixed edge cases make sure of it where the
+# drawn inputs seldom show a mistake). The exercises whose checks train nothing.
+PURE = [w for w in CORPUS if w.exercise.split(".")[0] in ("softmax", "cross_entropy", "interpret")
+        or w.exercise.startswith("lr_finder.") and w.exercise != "lr_finder.lr_find"]
+
+
+@pytest.mark.parametrize("answer", PURE, ids=lambda w: f"{w.exercise}:{w.fn.__name__}")
+def test_wrong_answer_is_rejected_at_every_grading_seed(answer, monkeypatch):
+    from petkit.nbcheck import HIDDEN_EXAMPLES, student_seed
+    checks = {c.key: c for c in checks_for(answer.exercise)}
+    for student in ("alice", "bob", "carol"):
+        monkeypatch.setenv("PETKIT_STUDENT", student)
+        with examples(max_examples=HIDDEN_EXAMPLES, seed=student_seed(answer.exercise), shrink=False):
+            for key in answer.rejected_by:
+                o = run_check(checks[key], answer.fn)
+                assert o.status == FAIL, f"{student}'s seed: {key} did not reject ({o.status}): {answer.mistake}"
+
+
 FIRST_PER_EXERCISE = list({w.exercise: w for w in reversed(CORPUS)}.values())
 
 

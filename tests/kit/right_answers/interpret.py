@@ -18,6 +18,12 @@ def cm_index_put(preds, targets, n_classes):
     return cm.index_put_((targets.long(), preds.long()), torch.ones(len(preds), dtype=torch.long), accumulate=True)
 
 
+@right("interpret.confusion_matrix", "bincount of the flat index actual * n + predicted, in int64")
+def cm_bincount(preds, targets, n_classes):
+    flat = targets.long() * n_classes + preds.long()
+    return torch.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
 @right("interpret.most_confused", "loops over the off-diagonal cells, then a stable sort by count")
 def mc_loops(cm, vocab, min_val=1):
     pairs = [(vocab[a], vocab[p], int(cm[a, p])) for a in range(len(vocab)) for p in range(len(vocab))
