@@ -221,14 +221,12 @@ def test_petkit_check_forks_each_exercise_and_gets_the_cold_results(monkeypatch,
     package = tmp_path / "mixed"  # one right answer, one wrong, one that kills its process
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "softmax.py").write_text(textwrap.dedent("""
-        import os, torch
-        def softmax(x, dim=-1):
-            e = torch.exp(x - x.amax(dim=dim, keepdim=True))
-            return e / e.sum(dim=dim, keepdim=True)
+    from petkit import ROOT
+    (package / "softmax.py").write_text((ROOT / "solutions" / "softmax.py").read_text() + textwrap.dedent("""
         def log_softmax(x, dim=-1):
             return x
         def sigmoid(x):
+            import os
             os._exit(3)
     """))
     monkeypatch.chdir(tmp_path)
