@@ -8,7 +8,9 @@ its own hidden-test seed), copies the course three times, releases the lesson in
 then times `nbgrader autograde LESSON` (one process, one notebook after another), `petkit grade
 autograde LESSON` (the same, then the referee's re-run: see petkit/grading/referee.py) and `petkit grade
 autograde LESSON --workers N`, and `petkit grade autograde LESSON --no-sandbox` (what the OS
-sandbox of petkit/grading/sandbox.py costs per notebook, as a ratio). Prints the times, the speed-up of N workers over petkit's one-by-one
+sandbox of petkit/grading/sandbox.py costs per notebook, as a ratio), then nbgrader's own serial
+`autograde` with its STOCK configuration (its preprocessors, a 60 s cell timeout: issue 16's baseline)
+and petkit's runs cold (PETKIT_WARM=0: a fresh Python per kernel and per referee run, petkit.warm off). Prints the times, the speed-up of N workers over petkit's one-by-one
 run, the same work (target: at least 0.8 x N, i.e. 1.6 for 2 workers), what the referee costs, and
 whether every cell's score (nbgrader's, or the manual score of record petkit writes) is identical in
 the three gradebooks. The PETKIT_* settings of this shell reach both
@@ -67,9 +69,16 @@ def _env() -> dict[str, str]:
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
 
 
-def timed(command: list[str], cwd: Path) -> float:
+STOCK_CONFIG = """# nbgrader's stock configuration: its own preprocessors, a 60 s cell timeout
+c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = "petkit"
+c.ExecutePreprocessor.timeout = 60
+"""
+
+
+def timed(command: list[str], cwd: Path, **env: str) -> float:
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=_env(), capture_output=True, text=True)
+    done = subprocess.run(command, cwd=cwd, env={**_env(), **env}, capture_output=True, text=True)
     took = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
@@ -112,7 +121,11 @@ def main(argv=None) -> int:
         one = make_course(base / "petkit-serial", args.lesson, subs)
         parallel = make_course(base / "parallel", args.lesson, subs)
         bare = make_course(base / "no-sandbox", args.lesson, subs)
-        for course in (serial, one, parallel, bare):
+        stock = make_course(base / "stock", args.lesson, subs)
+        (stock / "nbgrader_config.py").write_text(STOCK_CONFIG)
+        cold = make_course(base / "cold", args.lesson, subs)
+        cold_par = make_course(base / "cold-parallel", args.lesson, subs)
+        for course in (serial, one, parallel, bare, stock, cold, cold_par):
             Course(course).release(args.lesson)
         print(f"{len(subs)} submissions of {args.lesson} ({len(set(s.split('-', 1)[1] for s in subs))} kinds); "
               f"PETKIT_* settings: {' '.join(f'{k}={v}' for k, v in os.environ.items() if k.startswith('PETKIT_')) or 'none'}",
@@ -127,9 +140,24 @@ def main(argv=None) -> int:
         t_bare = timed([sys.executable, "-m", "petkit.cli", "grade", "autograde", args.lesson, "--no-sandbox",
                         "--course", str(bare)], bare)
         print(f"petkit grade autograde --no-sandbox (serial): {t_bare:.1f} s", flush=True)
+        t_stock = timed([sys.executable, "-m", "nbgrader", "autograde", args.lesson], stock)
+        print(f"nbgrader autograde, stock configuration (serial): {t_stock:.1f} s", flush=True)
+        t_cold = timed([sys.executable, "-m", "petkit.cli", "grade", "autograde", args.lesson, "--course", str(cold)],
+                       cold, PETKIT_WARM="0")
+        print(f"petkit grade autograde, cold (PETKIT_WARM=0, serial): {t_cold:.1f} s", flush=True)
+        t_cold_par = timed([sys.executable, "-m", "petkit.cli", "grade", "autograde", args.lesson, "--workers",
+                            str(args.workers), "--course", str(cold_par)], cold_par, PETKIT_WARM="0")
+        print(f"petkit grade autograde, cold, --workers {args.workers}: {t_cold_par:.1f} s", flush=True)
+        print(f"over nbgrader's stock serial run: --workers 1 {t_stock / t_one:.2f} (target 2), --workers "
+              f"{args.workers} {t_stock / t_par:.2f} (target 4); cold: {t_stock / t_cold:.2f} and "
+              f"{t_stock / t_cold_par:.2f}; the warm start's own speed-up, one by one: {t_cold / t_one:.2f}")
+        scores = lambda g: {s: {c: v[0] for c, v in cells.items()} for s, cells in g.items()}  # noqa: E731
+        st, wo = scores(grades(stock, args.lesson)), scores(grades(one, args.lesson))
+        print(f"scores identical to nbgrader's stock run, cell for cell: {'yes' if st == wo else 'NO'}; warm and cold "
+              f"gradebooks identical: {'yes' if grades(cold, args.lesson) == grades(one, args.lesson) == grades(cold_par, args.lesson) else 'NO'}")
         a, o, b = grades(serial, args.lesson), grades(one, args.lesson), grades(parallel, args.lesson)
         cells = sum(len(v) for v in a.values())
-        same = a == o == b and len(a) == len(subs)
+        same = a == o == b == grades(cold, args.lesson) == grades(cold_par, args.lesson) and len(a) == len(subs)
         print(f"the OS sandbox's cost: {t_one / t_bare:.2f} x the time without it "
               f"({(t_one - t_bare) / len(subs):+.2f} s per notebook); grades "
               f"{'identical' if grades(bare, args.lesson) == o else 'DIFFERENT'} (the sandbox changes no grade)")

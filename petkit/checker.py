@@ -53,23 +53,48 @@ def status_of(outcomes: list[dict]) -> str:
     return "failing"
 
 
+CHECKS_PRELOAD = ("torch", "hypothesis", "hypothesis.strategies", "petkit.checks.core", "petkit.checks.runner",
+                  "petkit.checks.strategies")
+
+
+def checks_preload(lessons: list[str], fastai: bool = False) -> tuple[str, ...]:
+    """What a warm server (petkit.warm) imports for the checks of `lessons`: torch, Hypothesis, the
+    checks' modules, and fastai's when the lessons need it (`fastai`, or a check module that imports it)."""
+    from pathlib import Path
+    checks = Path(__file__).with_name("checks")
+    mods = [f"petkit.checks.{lesson}" for lesson in lessons if (checks / f"{lesson}.py").is_file()]
+    if fastai or any("fastai" in (checks / f"{m.rsplit('.', 1)[1]}.py").read_text() for m in mods):
+        mods.append("fastai.vision.all")
+    return (*CHECKS_PRELOAD, *mods)
+
+
 def run(exercises: list[Exercise], impl: str, timeout: float = DEFAULT_TIMEOUT,
-        on_result: Callable[[ExerciseResult], None] | None = None) -> list[ExerciseResult]:
+        on_result: Callable[[ExerciseResult], None] | None = None,
+        on_start: Callable[[Exercise], None] | None = None) -> list[ExerciseResult]:
     """Check each exercise; an exercise that runs past `timeout` seconds or kills the worker is
-    reported as such, and a fresh child carries on with the rest."""
+    reported as such, and a fresh child carries on with the rest. With a warm server (petkit.warm:
+    this process keeps it, so `petkit watch` pays the imports once), each exercise gets a child of
+    its own, forked in milliseconds."""
     results = {e.id: ExerciseResult(e) for e in exercises}
     pending = [e.id for e in exercises]
+    from petkit import warm
+    server = warm.server(checks_preload(list(dict.fromkeys(e.lesson for e in exercises))))
     while pending:
-        pending = _one_worker(pending, impl, timeout, results, on_result)
+        if server is not None:
+            pending = _one_worker(pending[:1], impl, timeout, results, on_result, on_start, server) + pending[1:]
+        else:
+            pending = _one_worker(pending, impl, timeout, results, on_result, on_start)
     return [results[e.id] for e in exercises]
 
 
-def _one_worker(pending, impl, timeout, results, on_result) -> list[str]:
-    """One child checks the pending exercises in turn; returns those it did not reach. What the
-    answer started (forks, setsid daemons) ends with the child (ChildProcess's reaping)."""
+def _one_worker(pending, impl, timeout, results, on_result, on_start=None, server=None) -> list[str]:
+    """One child (a fork of `server` when there is one) checks the pending exercises in turn; returns
+    those it did not reach. What the answer started (forks, setsid daemons) ends with the child
+    (ChildProcess's reaping; the server's own for a fork)."""
     cmd = [sys.executable, "-m", "petkit.checker_child", "--impl", impl, *pending]
     current = None
-    with ChildProcess(cmd, cwd=os.getcwd(), reap=True) as child:
+    launcher = (lambda argv, fds: server.launcher(argv, fds)) if server is not None else None
+    with ChildProcess(cmd, cwd=os.getcwd(), reap=True, launcher=launcher) as child:
         while True:
             try:
                 # the clock starts once the child says which exercise it is on (imports excluded)
@@ -85,6 +110,8 @@ def _one_worker(pending, impl, timeout, results, on_result) -> list[str]:
                 break
             if event.get("event") == "start":
                 current = event["exercise"]
+                if on_start:
+                    on_start(results[current].exercise)
             elif event.get("event") == "outcome":
                 results[event["exercise"]].outcomes.append(event)
             elif event.get("event") == "done":

@@ -52,8 +52,9 @@ def cmd_check(args) -> int:
     exercises = list(dict.fromkeys(exercises))
     label = ", ".join(args.targets) if args.targets else "all lessons"
     print(f"petkit check: {label} (implementation: {args.impl})\n", flush=True)
-    results = checker.run(exercises, args.impl, timeout=args.timeout)
-    print(progress.table(results))
+    rows = progress.Streamed(exercises)  # each row as soon as its checks end
+    results = checker.run(exercises, args.impl, timeout=args.timeout, on_result=rows.finished, on_start=rows.started)
+    print(progress.summary(results))
     print()
     print(progress.next_step(results, args.impl))
     return 0 if all(r.status == "done" for r in results) else 1

@@ -52,6 +52,12 @@ def table(results: list[ExerciseResult]) -> str:
             seen = r.exercise.lesson
             out.append(f"  {seen}: {by_lesson[seen].title}")
         out.append(line(r, width))
+    return "\n".join(out + [summary(results)])
+
+
+def summary(results: list[ExerciseResult]) -> str:
+    """The line under the table: how many exercises are done, and the points."""
+    out = []
     done = [r for r in results if r.status == "done"]
     points = sum(r.exercise.points for r in done)
     total_points = sum(r.exercise.points for r in results)
@@ -61,6 +67,58 @@ def table(results: list[ExerciseResult]) -> str:
     out.append(f"  Progress [{'#' * filled}{'.' * (bar_len - filled)}] {len(done)}/{len(results)} exercises done, "
                f"{points}/{total_points} points")
     return "\n".join(out)
+
+
+class Streamed:
+    """The table printed as it is known: each lesson's heading, then each exercise's row the moment
+    its checks end; on a terminal a spinner says which exercise is being checked, in a pipe only the
+    rows come (plain lines). `summary` goes under it at the end."""
+
+    FRAMES = "|/-\\"
+
+    def __init__(self, exercises, stream=None):
+        import threading
+        self.stream = stream or sys.stdout
+        self.tty = getattr(self.stream, "isatty", lambda: False)()
+        self.width = max((len(e.id) for e in exercises), default=0)
+        self.titles = {l.id: l.title for l in lessons()}
+        self.lesson, self.current, self.lock = None, None, threading.Lock()
+        self._ticker = None
+
+    def _heading(self, lesson: str) -> None:
+        if lesson != self.lesson:
+            self.lesson = lesson
+            print(f"  {lesson}: {self.titles.get(lesson, '')}", file=self.stream, flush=True)
+
+    def started(self, exercise) -> None:
+        if not self.tty:
+            return
+        import threading
+        with self.lock:
+            self._heading(exercise.lesson)
+            self.current = exercise
+        if self._ticker is None:
+            self._ticker = threading.Thread(target=self._spin, daemon=True)
+            self._ticker.start()
+
+    def _spin(self) -> None:
+        import time
+        i = 0
+        while True:
+            with self.lock:
+                if self.current is not None:
+                    print(f"\r    {self.FRAMES[i % 4]}  checking {self.current.id} ...\033[K", end="",
+                          file=self.stream, flush=True)
+            i += 1
+            time.sleep(0.15)
+
+    def finished(self, result: ExerciseResult) -> None:
+        with self.lock:
+            self.current = None
+            if self.tty:
+                print("\r\033[K", end="", file=self.stream)
+            self._heading(result.exercise.lesson)
+            print(line(result, self.width), file=self.stream, flush=True)
 
 
 def to_work_on(results: list[ExerciseResult]) -> ExerciseResult | None:

@@ -34,7 +34,9 @@ class ChildProcess:
 
     def __init__(self, argv: list[str], *, cwd: str | None = None, env: dict[str, str] | None = None,
                  stdin: bytes | None = None, event_fd: bool = False, token: str | None = None,
-                 max_line: int = 100_000, reap: bool = False):
+                 max_line: int = 100_000, reap: bool = False, launcher=None):
+        """`launcher(argv, fds)`: the command that runs `argv` for it (petkit.warm.Server.launcher: a
+        fork of a warm server, handed the file descriptors `fds` beside stdio), or None: `argv` itself."""
         self.token = token
         self._tail = ""  # the last STDERR_KEPT characters the child wrote on stderr
         self._reaped = None
@@ -47,6 +49,8 @@ class ChildProcess:
         if event_fd:
             read_fd, write_fd = os.pipe()
             argv = [*argv, str(write_fd)]  # the child writes its events to the file descriptor it is given
+        if launcher is not None:
+            argv = launcher(argv, (write_fd,) if event_fd else ())
         self.proc = subprocess.Popen(
             argv, cwd=cwd, env=env, start_new_session=True,
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,

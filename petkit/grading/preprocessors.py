@@ -64,6 +64,10 @@ class KernelSurvivingExecute(Execute):
                                       "0: no limit").tag(config=True)
     sandbox = Bool(True, help="start the kernel in petkit.grading.sandbox (bwrap), in a scratch copy of the "
                               "submission's folder; `petkit grade --no-sandbox` turns it off").tag(config=True)
+    warm = Bool(True, help="start each kernel as a fork of a warm server that imported the course's modules "
+                           "once (petkit.warm); off (or PETKIT_WARM=0): a fresh Python per kernel").tag(config=True)
+
+    _warm = None  # the warm server (petkit.warm) this notebook's kernels fork from, when there is one
 
     def _get_timeout(self, cell):
         meta = (cell or {}).get("metadata", {}).get("nbgrader", {})
@@ -77,11 +81,14 @@ class KernelSurvivingExecute(Execute):
         if self.memory_limit_mb and not any("limit_memory" in a for a in self.extra_arguments):
             self.extra_arguments = [*self.extra_arguments, "--IPKernelApp.exec_lines="
                                     f"__import__('petkit.supervisor').supervisor.limit_memory({self.memory_limit_mb})"]
+        from petkit.grading import warm_grading
+        lesson = (resources or {}).get("metadata", {}).get("name") or ""
+        self._warm = warm_grading.kernel_server(nb, lesson, self.sandbox) if self.warm else None
         if not self.sandbox:
             return super().preprocess(nb, resources, km)
         from petkit.grading import sandbox
         folder = Path((resources or {}).get("metadata", {}).get("path") or ".").resolve()
-        self._scratch = sandbox.scratch_folder()
+        self._scratch = sandbox.scratch_folder(parent=warm_grading.spool_of(self._warm))
         try:
             self._scratch_cwd = sandbox.copy_into(folder, self._scratch)
             return super().preprocess(nb, resources, km)
@@ -94,6 +101,9 @@ class KernelSurvivingExecute(Execute):
             from petkit.grading import sandbox
             folder = Path(self.resources.get("metadata", {}).get("path") or ".").resolve()
             sandbox.confine_kernel(km, self._scratch, self._scratch_cwd, hidden=[folder])
+        if self._warm is not None:
+            from petkit.grading import warm_grading
+            warm_grading.start_kernels_through(km, self._warm, keep=str(self._scratch) if self.sandbox else "")
         return km
 
     def preprocess_cell(self, cell, resources, index):

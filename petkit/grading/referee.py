@@ -180,10 +180,13 @@ def _one_worker(plan, pending, skip, student, timeout, memory_mb, results, notes
            "mistakes": misconceptions.pack(pending.values())}
     # the grader's environment (the checks' settings, caches of pretrained bodies), with the kit on the path
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PETKIT_STUDENT": student, "OMP_NUM_THREADS": "1"}
-    with tempfile.TemporaryDirectory(prefix="petkit-referee-") as cwd:
+    from petkit.grading import warm_grading
+    server = warm_grading.referee_server(plan.given, plan.lesson, env, plan.sandbox)  # None: a fresh Python
+    with tempfile.TemporaryDirectory(prefix="petkit-referee-", dir=warm_grading.spool_of(server)) as cwd:
         prefix = sandbox.argv(Path(cwd)) if plan.sandbox else []
+        launcher = (lambda argv, fds: server.launcher(argv, fds, keep=cwd)) if server else None
         child = ChildProcess(prefix + [sys.executable, "-m", "petkit.grading.sealed"], cwd=cwd, env=env,
-                             event_fd=True, token=token, stdin=(json.dumps(job) + "\n").encode())
+                             event_fd=True, token=token, stdin=(json.dumps(job) + "\n").encode(), launcher=launcher)
         with child:
             return _follow(child, plan, pending, timeout, results, notes)
 

@@ -101,9 +101,11 @@ def argv(scratch: Path | str, cwd: Path | str | None = None, read_only: list[Pat
     return cmd + ["--"]
 
 
-def scratch_folder(prefix: str = "petkit-sb-") -> Path:
-    """A private, short-named folder (Unix socket paths are limited to ~107 bytes)."""
-    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp" if Path("/tmp").is_dir() else None))
+def scratch_folder(prefix: str = "petkit-sb-", parent: str | Path | None = None) -> Path:
+    """A private, short-named folder (Unix socket paths are limited to ~107 bytes), in /tmp or in
+    `parent` (a warm server's spool: petkit.grading.warm_grading)."""
+    parent = parent or ("/tmp" if Path("/tmp").is_dir() else None)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
 
 
 def copy_into(src: Path, scratch: Path, name: str = "work") -> Path:

@@ -1,0 +1,645 @@
+"""Warm starts: a fork server that imports torch, Hypothesis, petkit's checks (and fastai, ipykernel)
+once, then forks a fresh child per job (a checked exercise, a grading kernel, a referee run).
+
+Three parts, one file, so that the launcher can run as `python -S petkit/warm.py launch ...` (standard
+library only, milliseconds):
+
+- **the server** (`python -m petkit.warm serve`): imports the modules it is told to preload, then
+  checks that it holds ONE thread (a fork copies only the calling thread: a lock held by another one
+  would never be released in the child; ipykernel #410/#1261 and jupyter_client #441/#1031 forked
+  before any ZMQ context, asyncio loop or thread existed, and so does this), makes itself
+  non-dumpable (no learner child of the same uid can ptrace it or read its memory), becomes the
+  reaper of every orphan, and serves one job at a time on a listening Unix socket it inherits from
+  the host (the socket's path is on the host only: inside the sandbox nothing can connect to it).
+  Per job it forks a child that starts a new session, takes the job's stdio (and event pipe) passed
+  as file descriptors (SCM_RIGHTS), its cwd and environment, and runs the job's module as
+  `python -m MODULE ARGS` would, then `os._exit`. When the child ends, or the launcher that asked for
+  it dies (the socket closes), every process left is killed (in the sandbox: every process of its PID
+  namespace, of which the server is PID 1, so no learner code can signal it; on the host: every
+  descendant, the server being a child subreaper) and the scratch outside the job's own folder is
+  wiped (/tmp, /dev/shm, the spool): nothing one job leaves reaches the next or the server.
+- **the launcher** (`python -S petkit/warm.py launch --socket S -- COLD_ARGV`): what the kernel
+  manager, the referee or `petkit check` start instead of COLD_ARGV. It hands its stdio over to the
+  server, relays signals, and exits as the child exited. When the server cannot take the job (none
+  running, a different environment, a module it does not serve), it `exec`s COLD_ARGV: the cold
+  path, same grades.
+- **the host side** (`server()`): one server per (what it preloads, the environment the jobs get,
+  sandbox or not), started on first use and kept for the process's life; a dead one is started
+  again, one that cannot start (a thread after the imports) is given up: the cold path then.
+
+PETKIT_WARM=0 turns it all off.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+
+MAX_FDS = 8
+PER_JOB_ENV = {  # what may differ between the server's environment and a job's: read after the fork
+    "HOME", "TMPDIR", "PWD", "OLDPWD", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "MPLCONFIGDIR", "JPY_PARENT_PID",
+    "JPY_SESSION_NAME", "PETKIT_STUDENT", "PYTEST_CURRENT_TEST", "_", "SHLVL", "OPENBLAS_NUM_THREADS",
+    "COLUMNS", "LINES", "PETKIT_WARM", "PETKIT_WARM_VERBOSE"}
+SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1"}  # OpenBLAS starts its thread pool on import otherwise
+KERNEL_MODULES = ("ipykernel_launcher", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+                  "IPython", "jupyter_client.session")
+JOB_MODULES = ("ipykernel_launcher", "petkit.checker_child", "petkit.grading.sealed")
+
+
+def _send(conn, **msg) -> None:
+    conn.sendall((json.dumps(msg) + "\n").encode())
+
+
+def _lines(conn):
+    """The JSON messages coming on a connection (None when it closes)."""
+    buf = b""
+    while True:
+        while b"\n" not in buf:
+            try:
+                chunk = conn.recv(65536)
+            except InterruptedError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                yield None
+                return
+            buf += chunk
+        line, buf = buf.split(b"\n", 1)
+        try:
+            yield json.loads(line)
+        except ValueError:
+            yield None
+            return
+
+
+# --- the launcher (standard library only: it runs under `python -S`) ----------------------------------
+
+def _job_from(cold: list[str], sandboxed: bool) -> dict | None:
+    """The job a cold command line describes (`[bwrap OPTS --] PYTHON -m MODULE ARGS`), or None when it
+    is not one the server can run (another interpreter, other options)."""
+    env, cwd = dict(os.environ), os.getcwd()
+    if sandboxed:
+        if "--" not in cold:
+            return None
+        end = cold.index("--")
+        opts, cold = cold[:end], cold[end + 1:]
+        i = 0
+        while i < len(opts):
+            if opts[i] == "--setenv":
+                env[opts[i + 1]] = opts[i + 2]
+                i += 3
+                continue
+            if opts[i] == "--unsetenv":
+                env.pop(opts[i + 1], None)
+            elif opts[i] == "--chdir":
+                cwd = opts[i + 1]
+            i += 1 + (opts[i] in ("--unsetenv", "--chdir"))
+    if len(cold) < 3 or cold[0] != sys.executable or cold[1] not in ("-m", "-c"):
+        return None
+    return {"module" if cold[1] == "-m" else "code": cold[2], "argv": cold[3:], "cwd": cwd, "env": env}
+
+
+def _as_seen_inside(job: dict, spool: str) -> dict:
+    """The job's cwd and environment with the spool's folders named as the sandbox's /tmp names them
+    (the server's sandbox has the spool as its /tmp): /tmp/petkit-sb-X/work, as in a cold sandbox, so
+    that paths relative to the job's folder lead where they lead there (../../../ is /, read-only)."""
+    def inside(value: str) -> str:
+        return "/tmp/" + value[len(spool) + 1:] if value.startswith(spool + "/") else value
+    return {**job, "cwd": inside(job["cwd"]), "env": {k: inside(v) for k, v in job["env"].items()}}
+
+
+def launch(argv: list[str]) -> int:
+    """The launcher's main: run the job of `-- COLD_ARGV` in the server at `--socket`, else exec it cold."""
+    sock_path, extra, keep, sandboxed, spool = None, [], "", False, ""
+    while argv and argv[0] != "--":
+        flag, argv = argv[0], argv[1:]
+        if flag == "--sandboxed":
+            sandboxed = True
+            continue
+        value, argv = argv[0], argv[1:]
+        if flag == "--socket":
+            sock_path = value
+        elif flag == "--fd":
+            extra.append(int(value))
+        elif flag == "--keep":
+            keep = value
+        elif flag == "--spool":
+            spool = value
+    cold = argv[1:]
+    job = _job_from(cold, sandboxed)
+    if job is not None and spool:
+        job = _as_seen_inside(job, spool)
+    conn = None
+    if job is not None and sock_path and os.environ.get("PETKIT_WARM", "1") != "0":
+        try:
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.connect(sock_path)
+            fds = [fd for fd in (0, 1, 2, *extra) if _is_open(fd)]
+            job.update(fds=fds, keep=keep)
+            socket.send_fds(conn, [(json.dumps(job) + "\n").encode()], fds)
+        except OSError:
+            conn = None
+    messages = _lines(conn) if conn else iter([None])
+    first = next(messages)
+    if not first or "started" not in first:
+        if os.environ.get("PETKIT_WARM_VERBOSE") == "1":
+            why = (first or {}).get("refused") or ("no server at " + str(sock_path) if job else "not a job it runs")
+            sys.stderr.write(f"petkit warm: running it cold ({why})\n")
+        if conn:
+            conn.close()
+        os.execvp(cold[0], cold)  # the cold path: the same command the server would have stood for
+    relay = lambda signum, frame: _send(conn, signal=signum)  # noqa: E731
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, relay)
+    for msg in messages:
+        if msg is None:
+            sys.stderr.write("petkit: the warm server ended while running this job\n")
+            return 1
+        if "exit" in msg:
+            code = int(msg["exit"])
+            if code < 0:  # killed by a signal: so is the launcher, as the kernel manager expects
+                if -code not in (signal.SIGKILL, signal.SIGSTOP):
+                    signal.signal(-code, signal.SIG_DFL)
+                os.kill(os.getpid(), -code)
+            return code
+    return 1
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+
+
+# --- the server ---------------------------------------------------------------------------------------
+
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
+
+
+def _prctl(option: int, value: int) -> bool:
+    try:
+        import ctypes
+        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+class _Server:
+    def __init__(self, listener: socket.socket, pid_namespace: bool, spool: str, allow_code: bool, env: dict):
+        """`env`: the environment the server started with, before its imports (torch adds to it)."""
+        self.listener, self.pid_namespace, self.spool, self.allow_code = listener, pid_namespace, spool, allow_code
+        self.env = {k: v for k, v in env.items() if k not in PER_JOB_ENV}
+        # what the imports set (torch: KMP_DUPLICATE_LIB_OK ...): a job may have it already, the same
+        self.added = {k: v for k, v in os.environ.items() if k not in env and k not in PER_JOB_ENV}
+        self.kept = ""  # the last job's own folder (a restarted kernel finds its files again)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except InterruptedError:
+                continue
+            with conn:
+                ran = False
+                try:
+                    ran = self.one(conn)
+                finally:
+                    if ran:
+                        self.clean()
+
+    def refusal(self, job: dict) -> str:
+        module = job.get("module")
+        if module is None and not (self.allow_code and isinstance(job.get("code"), str)):
+            return "this server runs modules only"
+        if module is not None and module not in JOB_MODULES:
+            return f"this server does not run {module}"
+        theirs = {k: v for k, v in job.get("env", {}).items()
+                  if k not in PER_JOB_ENV and not (k in self.added and self.added[k] == v)}
+        if theirs != self.env:
+            differ = sorted(k for k in set(theirs) | set(self.env) if theirs.get(k) != self.env.get(k))
+            return f"the job's environment differs from the server's in {', '.join(differ[:5])}"
+        return ""
+
+    def one(self, conn: socket.socket) -> bool:
+        """Run the job a connection asks for; whether a child ran (a refused job runs cold, elsewhere)."""
+        try:
+            data, fds, _, _ = socket.recv_fds(conn, 1 << 20, MAX_FDS)
+        except OSError:
+            return False
+        try:
+            while not data.endswith(b"\n"):
+                more = conn.recv(1 << 20)
+                if not more:
+                    return False
+                data += more
+            job = json.loads(data)
+            keep = job.get("keep") or ""
+            if keep != self.kept:  # a new job's folder: what the last job kept goes
+                self.kept = keep
+                self.wipe_spool()
+            why = self.refusal(job) or ("" if len(fds) == len(job.get("fds", [])) else "file descriptors missing")
+            if why:
+                _send(conn, refused=why)
+                return False
+            pid = os.fork()
+            if pid == 0:
+                _child(job, fds)  # never returns
+        finally:
+            for fd in fds:
+                os.close(fd)
+        try:
+            _send(conn, started=pid)
+        except OSError:
+            pass
+        code = self.follow(conn, pid)
+        try:
+            _send(conn, exit=code)
+        except OSError:
+            pass
+        return True
+
+    def follow(self, conn: socket.socket, pid: int) -> int:
+        """Wait for the child to end, relaying signals; kill it when the launcher goes away."""
+        import select
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            pidfd = None
+        messages = _lines(conn)
+        watched = [conn] + ([pidfd] if pidfd is not None else [])
+        status = None
+        while status is None:
+            ready, _, _ = select.select(watched, [], [], 0.5 if pidfd is None else 5)
+            if conn in ready:
+                msg = next(messages)
+                if msg is None:  # the launcher is gone: so is its job
+                    _killpg(pid)
+                    watched.remove(conn)
+                elif "signal" in msg:
+                    _killpg(pid, int(msg["signal"]))
+            status = self.reap(pid)
+        if pidfd is not None:
+            os.close(pidfd)
+        return status
+
+    def reap(self, pid: int) -> int | None:
+        """Collect every ended child (orphans re-parented here too); the job's exit code once it ended."""
+        found = None
+        while True:
+            try:
+                done, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return found
+            if done == 0:
+                return found
+            if done == pid:
+                found = os.waitstatus_to_exitcode(status)
+
+    def clean(self) -> None:
+        """Kill every process the job left, then wipe what it could write outside its own folder."""
+        if self.pid_namespace:
+            for _ in range(100):
+                try:
+                    os.kill(-1, signal.SIGKILL)  # PID 1 of the namespace: everyone but itself
+                except ProcessLookupError:
+                    break
+                _wait_all()
+        else:
+            _kill_descendants()
+        self.wipe_spool()
+        if self.pid_namespace:
+            _empty("/dev/shm", spare=())
+            _empty("/tmp", spare=self.spared())  # the spool itself, in the sandbox: wiped above
+
+    def spared(self) -> tuple[str, ...]:
+        """What wiping keeps: the spool's own mount point and the job's folder, by both their names."""
+        kept = (self.kept, "/tmp/" + os.path.basename(self.kept)) if self.kept else ()
+        return (self.spool, *kept)
+
+    def wipe_spool(self) -> None:
+        if not self.spool:
+            return
+        _empty(self.spool, spare=(*self.spared(), os.path.join(self.spool, os.path.basename(self.spool))))
+
+
+def _killpg(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal the job's process group (the child itself when it has not made its session yet)."""
+    for send in (os.killpg, os.kill):
+        try:
+            send(pid, sig)
+            return
+        except (ProcessLookupError, PermissionError):
+            continue
+
+
+def _wait_all() -> None:
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+
+
+def _kill_descendants() -> None:
+    import psutil
+    me = psutil.Process()
+    for _ in range(100):
+        left = me.children(recursive=True)
+        if not left:
+            break
+        for p in left:
+            try:
+                p.send_signal(signal.SIGKILL)
+            except psutil.Error:
+                pass
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+
+
+def _remove(path: str) -> None:
+    import shutil
+    import stat
+
+    def writable_then_retry(func, p, _exc):
+        try:
+            os.chmod(os.path.dirname(p), stat.S_IRWXU)
+            os.chmod(p, stat.S_IRWXU)
+            func(p)
+        except OSError:
+            pass
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, onerror=writable_then_retry)
+    else:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _empty(folder: str, spare: tuple[str, ...]) -> None:
+    """Remove what `folder` holds, except `spare` and the way to it (the spool's mount point, in /tmp
+    when the spool is a folder of the host's /tmp)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(folder, name)
+        if any(path == p or p.startswith(path + os.sep) for p in spare):
+            continue
+        _remove(path)
+
+
+def _child(job: dict, fds: list[int]) -> None:
+    """In the forked child: become the job's process, run its module, exit. Never returns."""
+    code = 1
+    try:
+        os.setsid()
+        targets = job["fds"]
+        moved = [os.dup(fd) for fd in fds]  # out of the way of the targets first
+        for fd, target in zip(moved, targets):
+            os.dup2(fd, target)
+        for name in os.listdir("/proc/self/fd"):
+            if int(name) not in targets:
+                try:
+                    os.close(int(name))
+                except OSError:
+                    pass
+        _prctl(PR_SET_DUMPABLE, 1)  # as a fresh process is; the server stays non-dumpable
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        try:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write("1000")  # under memory pressure, the job goes before the server
+        except OSError:
+            pass
+        os.chdir(job["cwd"])
+        os.environ.clear()
+        os.environ.update(job["env"])
+        _reseed()
+        code = _run(job)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except BaseException:  # noqa: BLE001 - as `python -m` does: the traceback on stderr, status 1
+        import traceback
+        traceback.print_exc()
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+def _reseed() -> None:
+    """Random state as a fresh process has it: its own seed (Python's `random` reseeds itself at fork)."""
+    if "torch" in sys.modules:
+        sys.modules["torch"].seed()
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
+
+
+def _run(job: dict) -> int:
+    import runpy
+    sys.path[0] = os.getcwd() if job.get("module") else ""  # as `python -m` / `python -c` set it
+    if job.get("module"):
+        sys.argv = [job["module"], *job["argv"]]
+        runpy.run_module(job["module"], run_name="__main__", alter_sys=True)
+    else:
+        sys.argv = ["-c", *job["argv"]]
+        import types
+        main = types.ModuleType("__main__")
+        sys.modules["__main__"] = main
+        exec(compile(job["code"], "<string>", "exec"), main.__dict__)
+    return 0
+
+
+def serve(argv: list[str]) -> int:
+    import argparse
+    p = argparse.ArgumentParser(prog="python -m petkit.warm serve")
+    p.add_argument("--listen-fd", type=int, required=True)
+    p.add_argument("--preload", default="")
+    p.add_argument("--pid-namespace", action="store_true", help="PID 1 of a namespace of its own (bwrap --as-pid-1)")
+    p.add_argument("--spool", default="", help="the sandbox's writable folder: wiped between jobs")
+    p.add_argument("--parent", type=int, default=0, help="end with this process")
+    p.add_argument("--allow-code", action="store_true", help="also run `python -c` jobs (the kit's tests)")
+    args = p.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the jobs; the host ends the server
+    if args.parent:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != args.parent:
+            return 1
+    listener = socket.socket(fileno=args.listen_fd)
+    if args.pid_namespace and os.getpid() != 1:
+        print("petkit warm server: --pid-namespace but not PID 1", flush=True)
+        return 3
+    env = dict(os.environ)
+    import warnings
+    warnings.simplefilter("ignore")  # imports' deprecation notes: the jobs show their own
+    import importlib
+    for name in filter(None, args.preload.split(",")):
+        importlib.import_module(name)
+    warnings.resetwarnings()
+    if threads() != 1:
+        print(f"petkit warm server: {threads()} threads after the imports; a fork would copy only one",
+              flush=True)
+        return 3
+    _prctl(PR_SET_DUMPABLE, 0)
+    if not args.pid_namespace:
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    print("ready", flush=True)
+    _Server(listener, args.pid_namespace, args.spool, args.allow_code, env).serve()
+    return 0
+
+
+# --- the host's side --------------------------------------------------------------------------------
+
+class Server:
+    """A running server on the host: its socket, its process and (sandboxed) its spool folder."""
+
+    def __init__(self, preload: tuple[str, ...], env: dict[str, str], wrap=None, allow_code: bool = False):
+        """`wrap(spool)`: the sandbox command prefix (bwrap ... --) for a spool folder, or None: on the host."""
+        import subprocess
+        import tempfile
+        self.ctl = tempfile.mkdtemp(prefix="petkit-warm-")
+        self.socket = os.path.join(self.ctl, "s")
+        self.spool = tempfile.mkdtemp(prefix="petkit-spool-", dir="/tmp") if wrap else ""  # short paths, as scratch_folder
+        self.sandboxed = wrap is not None
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(self.socket)
+        listener.listen(16)
+        os.set_inheritable(listener.fileno(), True)
+        cmd = [sys.executable, "-m", "petkit.warm", "serve", "--listen-fd", str(listener.fileno()),
+               "--preload", ",".join(preload)]
+        if wrap:
+            prefix = wrap(self.spool)
+            cmd = prefix[:-1] + ["--as-pid-1", "--"] + cmd + ["--pid-namespace", "--spool", self.spool]
+        else:
+            cmd += ["--parent", str(os.getpid())]
+        if allow_code:
+            cmd.append("--allow-code")
+        self.log_path = os.path.join(self.ctl, "log")
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(cmd, env={**env, **SERVER_ENV}, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, pass_fds=(listener.fileno(),),
+                                         cwd=self.spool or self.ctl, start_new_session=True)
+        listener.close()  # the server's now: when it dies, connecting fails and the launcher goes cold
+
+    def launcher(self, cold: list[str], fds: tuple[int, ...] = (), keep: str = "") -> list[str]:
+        """The command that runs `cold` in this server (or, if it cannot, runs `cold` itself)."""
+        cmd = [sys.executable, "-S", os.path.abspath(__file__), "launch", "--socket", self.socket]
+        if self.sandboxed:
+            cmd += ["--sandboxed", "--spool", self.spool]
+        for fd in fds:
+            cmd += ["--fd", str(fd)]
+        if keep:
+            cmd += ["--keep", keep]
+        return cmd + ["--", *cold]
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log(self) -> str:
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def ready(self) -> bool:
+        """Whether it finished its imports (an empty job list is all it waits for)."""
+        return self.log().startswith("ready")
+
+    def wait_ready(self, timeout: float) -> bool:
+        import time
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and self.alive():
+            if self.ready():
+                return True
+            time.sleep(0.05)
+        return self.ready() and self.alive()
+
+    def close(self) -> None:
+        import shutil
+        if self.alive():
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+        shutil.rmtree(self.ctl, ignore_errors=True)
+        if self.spool:
+            shutil.rmtree(self.spool, ignore_errors=True)
+
+
+_servers: dict[tuple, Server] = {}
+_given_up: set[tuple] = set()
+
+
+def enabled() -> bool:
+    """Whether warm starts can be used here: Linux's fork, and not turned off (PETKIT_WARM=0)."""
+    return (os.environ.get("PETKIT_WARM", "1") != "0" and hasattr(os, "fork") and hasattr(socket, "send_fds")
+            and os.path.isdir("/proc/self/task"))
+
+
+def server(preload: tuple[str, ...], env: dict[str, str] | None = None, wrap=None, sandbox_key: str = "",
+           allow_code: bool = False) -> Server | None:
+    """The server for jobs that get `env` (default: this environment) and need `preload`, started
+    when there is none (or it died); None when warm starts are off or its server cannot start."""
+    if not enabled():
+        return None
+    env = dict(os.environ if env is None else env)
+    key = (tuple(preload), sandbox_key, allow_code,
+           tuple(sorted((k, v) for k, v in env.items() if k not in PER_JOB_ENV)))
+    if key in _given_up:
+        return None
+    current = _servers.get(key)
+    if current is not None and current.alive():
+        return current
+    if current is not None:
+        died_ready = current.ready()
+        current.close()
+        del _servers[key]
+        if not died_ready:  # it never got through its imports: it would not now either
+            _given_up.add(key)
+            return None
+    if not _servers:
+        import atexit
+        atexit.register(close_all)
+    _servers[key] = Server(tuple(preload), env, wrap=wrap, allow_code=allow_code)
+    return _servers[key]
+
+
+def close_all() -> None:
+    for s in list(_servers.values()):
+        s.close()
+    _servers.clear()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["launch"]:
+        return launch(argv[1:])
+    if argv[:1] == ["serve"]:
+        return serve(argv[1:])
+    print("usage: python -m petkit.warm serve ... | python -S petkit/warm.py launch ... -- COLD_ARGV", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""The warm fork server (petkit.warm): what one job does never reaches the next job or the server,
+and whenever the server cannot take a job the launcher runs it cold, with the same result."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import psutil
+import pytest
+
+from petkit import warm
+from petkit.grading import sandbox
+from petkit.grading.warm_grading import server_sandbox
+
+
+def _job(server, code: str, *, cold_prefix=(), keep: str = "", timeout: float = 120, **kw):
+    cmd = server.launcher([*cold_prefix, sys.executable, "-c", textwrap.dedent(code)], keep=keep)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def _gone(pid: int, within: float = 10) -> bool:
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def host_server():
+    s = warm.Server(("json", "petkit.supervisor"), dict(os.environ), allow_code=True)
+    assert s.wait_ready(120), s.log()
+    yield s
+    s.close()
+
+
+def test_a_job_runs_in_a_fork_of_the_server_and_exits_as_it_did(host_server):
+    done = _job(host_server, """
+        import os, sys
+        print("argv", sys.argv[1:], "cwd", os.getcwd(), "flag", os.environ.get("JOB_FLAG"))
+        print("to stderr", file=sys.stderr)
+        sys.exit(3)
+    """, env={**os.environ, "PYTEST_CURRENT_TEST": "another"}, cwd="/")
+    assert done.returncode == 3, done.stderr
+    assert "argv [] cwd / flag None" in done.stdout and "to stderr" in done.stderr
+    killed = _job(host_server, "import os; os.kill(os.getpid(), 9)")
+    assert killed.returncode == -signal.SIGKILL
+
+
+def test_what_a_job_changes_or_leaves_does_not_reach_the_next_job_nor_the_server(host_server, tmp_path):
+    pids = tmp_path / "pids"
+    first = _job(host_server, f"""
+        import json, os, subprocess, sys, threading, time
+        import petkit.supervisor
+        json.dumps = None                                   # a module attribute of the server's imports
+        petkit.supervisor.limit_memory = None
+        threading.Thread(target=time.sleep, args=(600,)).start()          # a thread left running
+        forked = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        daemon = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+        hog = bytearray(400 * 2**20)                        # memory filled (and touched)
+        hog[::4096] = b"x" * len(hog[::4096])
+        open({str(pids)!r}, "w").write(f"{{forked.pid}} {{daemon.pid}}")
+    """)
+    assert first.returncode == 0, first.stderr
+    for pid in map(int, pids.read_text().split()):
+        assert _gone(pid), f"process {pid} the job started outlived it"
+    second = _job(host_server, """
+        import json, petkit.supervisor, threading
+        assert json.dumps({"a": 1}) == '{"a": 1}'
+        assert callable(petkit.supervisor.limit_memory)
+        assert threading.active_count() == 1, threading.enumerate()
+        print("clean")
+    """)
+    assert second.returncode == 0 and "clean" in second.stdout, second.stderr
+    server = psutil.Process(host_server.proc.pid)
+    assert server.num_threads() == 1
+    assert server.memory_info().rss < 300 * 2**20  # the 400 MB were the child's
+
+
+def test_the_launcher_dying_ends_its_job_and_signals_are_relayed(host_server, tmp_path):
+    pid_file = tmp_path / "pid"
+    cmd = host_server.launcher([sys.executable, "-c", f"import os, time; open({str(pid_file)!r}, 'w').write("
+                                                     f"str(os.getpid())); time.sleep(600)"])
+    for how in (signal.SIGKILL, signal.SIGTERM):
+        pid_file.unlink(missing_ok=True)
+        launcher = subprocess.Popen(cmd)
+        while not pid_file.exists() or not pid_file.read_text():
+            time.sleep(0.05)
+        job = int(pid_file.read_text())
+        assert job != launcher.pid  # a fork of the server, not the launcher turned cold
+        launcher.send_signal(how)
+        assert launcher.wait(30) == -how
+        assert _gone(job)
+
+
+def test_a_job_that_kills_the_server_costs_itself_only_and_the_next_server_is_fresh(tmp_path):
+    preload = ("json",)
+    first = warm.server(preload, allow_code=True)
+    try:
+        assert first.wait_ready(120), first.log()
+        done = _job(first, "import os, signal, time; os.kill(os.getppid(), signal.SIGKILL); time.sleep(5)")
+        assert done.returncode != 0
+        again = warm.server(preload, allow_code=True)
+        assert again is not first and again.wait_ready(120)
+        assert _job(again, "print('fine')").stdout == "fine\n"
+    finally:
+        warm.close_all()
+
+
+def test_without_a_server_the_launcher_runs_the_job_cold(host_server, tmp_path):
+    code = "import os; print(os.getpid())"
+    launcher = lambda s: subprocess.Popen(s.launcher([sys.executable, "-c", code]), stdout=subprocess.PIPE, text=True,  # noqa: E731
+                                          env=env)
+    env = {**os.environ, "PETKIT_EXAMPLES": "7"}  # an environment the server's imports did not see: refused
+    p = launcher(host_server)
+    assert int(p.communicate(timeout=60)[0]) == p.pid  # the launcher became the job: the cold path
+    env = dict(os.environ)
+    p = launcher(host_server)
+    assert int(p.communicate(timeout=60)[0]) != p.pid  # the same environment: warm
+    host_server.close()  # no server at all
+    p = launcher(host_server)
+    assert int(p.communicate(timeout=60)[0]) == p.pid and p.returncode == 0
+
+
+def test_warm_starts_are_off_with_petkit_warm_0(monkeypatch):
+    monkeypatch.setenv("PETKIT_WARM", "0")
+    assert warm.server(("json",)) is None
+
+
+def test_a_server_whose_imports_start_a_thread_is_given_up(tmp_path, monkeypatch):
+    (tmp_path / "threaded_import.py").write_text("import threading, time\n"
+                                                 "threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    try:
+        s = warm.server(("threaded_import",), allow_code=True)
+        s.proc.wait(120)
+        assert "threads after the imports" in s.log()
+        assert warm.server(("threaded_import",), allow_code=True) is None  # the cold path from now on
+    finally:
+        warm.close_all()
+
+
+@pytest.fixture
+def sandboxed_server():
+    if sandbox.available():
+        pytest.skip(sandbox.available())
+    s = warm.Server(("json",), dict(os.environ), wrap=server_sandbox, allow_code=True)
+    assert s.wait_ready(120), s.log()
+    yield s
+    s.close()
+
+
+def test_in_the_sandbox_the_server_is_pid_1_and_a_job_leaves_nothing_behind(sandboxed_server):
+    s = sandboxed_server
+    job_dir = os.path.join(s.spool, "job-a")
+    os.mkdir(job_dir)
+    prefix = sandbox.argv(job_dir)
+    first = _job(s, f"""
+        import os, signal, subprocess, sys
+        assert os.getppid() == 1, os.getppid()
+        os.kill(1, signal.SIGKILL); os.kill(1, signal.SIGINT)   # PID 1 of the namespace: ignored
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+        open("/tmp/left-in-tmp", "w").write("answers")
+        open({os.path.join(s.spool, 'left-in-spool')!r}, "w").write("answers")
+        open("mine", "w").write("kept for this job's folder")
+        print(os.getcwd())
+    """, cold_prefix=prefix, keep=job_dir)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "/tmp/job-a"  # as a cold sandbox names its folder: the spool is its /tmp
+    assert s.alive()
+    other_dir = os.path.join(s.spool, "job-b")
+    os.mkdir(other_dir)
+    second = _job(s, """
+        import os
+        others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())]
+        assert not others, others
+        print(sorted(os.listdir("/tmp")), sorted(os.listdir(".")))
+    """, cold_prefix=sandbox.argv(other_dir), keep=other_dir)
+    assert second.returncode == 0, second.stderr
+    # /tmp (the spool) holds the job's folder and the spool's own mount point; the other job's folder
+    # and what it left in /tmp and in the spool are gone
+    assert second.stdout.strip() == str(sorted(["job-b", os.path.basename(s.spool)])) + " ['tmp']"
+
+
+def test_in_the_sandbox_a_job_sees_neither_the_host_nor_the_server_socket(sandboxed_server, tmp_path):
+    s = sandboxed_server
+    job_dir = os.path.join(s.spool, "job")
+    os.mkdir(job_dir)
+    done = _job(s, f"""
+        import os
+        print(os.path.exists({str(tmp_path)!r}), os.path.exists({s.socket!r}), os.path.exists({s.ctl!r}))
+    """, cold_prefix=sandbox.argv(job_dir), keep=job_dir)
+    assert done.stdout.split() == ["False", "False", "False"], done.stderr
+
+
+def test_in_the_sandbox_a_refused_job_runs_cold_and_keeps_its_folder(sandboxed_server):
+    s = sandboxed_server
+    job_dir = os.path.join(s.spool, "job")
+    os.mkdir(job_dir)
+    with open(os.path.join(job_dir, "submission.txt"), "w") as f:
+        f.write("the learner's files")
+    env = {**os.environ, "PETKIT_EXAMPLES": "7", "PETKIT_WARM_VERBOSE": "1"}  # not the server's environment
+    done = _job(s, "import os; print(open('submission.txt').read(), os.getppid())", cold_prefix=sandbox.argv(job_dir),
+                keep=job_dir, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "running it cold (the job's environment differs" in done.stderr
+    assert done.stdout.startswith("the learner's files")
+
+
+def test_petkit_check_forks_each_exercise_and_gets_the_cold_results(monkeypatch, tmp_path):
+    import io
+    from petkit import checker, progress
+    from petkit.registry import select
+    exercises = list(select("softmax"))
+    package = tmp_path / "mixed"  # one right answer, one wrong, one that kills its process
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    from petkit import ROOT
+    (package / "softmax.py").write_text((ROOT / "solutions" / "softmax.py").read_text() + textwrap.dedent("""
+        def log_softmax(x, dim=-1):
+            return x
+        def sigmoid(x):
+            import os
+            os._exit(3)
+    """))
+    monkeypatch.chdir(tmp_path)
+    try:
+        rows = io.StringIO()
+        shown = progress.Streamed(exercises, stream=rows)  # not a terminal: plain lines, no spinner
+        warm_results = checker.run(exercises, "mixed", timeout=120, on_result=shown.finished, on_start=shown.started)
+        assert len(warm._servers) == 1  # this process keeps it: `petkit watch` re-checks without imports
+        monkeypatch.setenv("PETKIT_WARM", "0")
+        cold_results = checker.run(exercises, "mixed", timeout=120)
+    finally:
+        warm.close_all()
+    assert [r.status for r in warm_results] == [r.status for r in cold_results] == ["done", "failing", "failing"]
+    assert [(r.passed, len(r.outcomes)) for r in warm_results] == [(r.passed, len(r.outcomes)) for r in cold_results]
+    assert "died" in warm_results[2].problem and "died" in cold_results[2].problem
+    lines = rows.getvalue().splitlines()
+    assert lines[0].startswith("  softmax:") and len(lines) == 4 and "\r" not in rows.getvalue()
+    assert [e.id in line for e, line in zip(exercises, lines[1:])] == [True] * 3
