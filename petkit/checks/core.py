@@ -183,6 +183,9 @@ def _call_watching(fn, args, kwargs, forbidden, call: Call) -> set[str]:
         try:
             call.result = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
+            # the failed call's locals go now: kept through the traceback, a memory bomb's hoard (or a
+            # big tensor) would stay allocated for every later call and crash the checks themselves
+            traceback.clear_frames(exc.__traceback__)
             call.raised = exc
     return used
 
