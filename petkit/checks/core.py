@@ -129,6 +129,7 @@ class Guarded:
         self.exercise, self.fn, self.forbidden = exercise, fn, forbidden
         self.name = exercise.rpartition(".")[2]
         self.calls: list[Call] = []
+        self.exhausted: BaseException | None = None  # the allocation error of a call that ran out of memory
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
@@ -136,7 +137,15 @@ class Guarded:
         call = Call(*given_as(args, kwargs))
         self.calls.append(call)
         del self.calls[:-20]
-        used = _call_watching(self.fn, args, kwargs, self.forbidden, call)
+        if self.exhausted is not None:
+            # an answer that ran out of memory is not run again: it would fill the memory again on every
+            # example Hypothesis tries (seconds each at the grader's cap), and the verdict stays the same
+            # (raised below from the same place, so Hypothesis sees the same failure)
+            call.raised, used = self.exhausted, set()
+        else:
+            used = _call_watching(self.fn, args, kwargs, self.forbidden, call)
+            if call.raised is not None and _out_of_memory(call.raised):
+                self.exhausted = call.raised
         # the checks (and their oracles) go on with the input as it was given, even when the answer
         # changed it in place; the property "leaves its input unchanged" reads `call.changed`
         call.result, call.changed = restore_inputs(self.fn, args, kwargs, call)
@@ -188,6 +197,12 @@ def _call_watching(fn, args, kwargs, forbidden, call: Call) -> set[str]:
             traceback.clear_frames(exc.__traceback__)
             call.raised = exc
     return used
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """The learner's call failed for want of memory (the address-space cap: MemoryError, or torch's
+    allocator's RuntimeError)."""
+    return isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc))
 
 
 def _torch_watch(names: set[str], used: set[str]):
