@@ -103,8 +103,9 @@ def cmd_selftest(args) -> int:
     known wrong answers fail."""
     # one pytest worker per core (at most 4); `-n 0` among the extra arguments runs in this process
     workers = max(1, min(os.cpu_count() or 1, 4))
+    # --durations: the slowest tests in every run's log (CI's too), where the suite's time goes
     cmd = [sys.executable, "-m", "pytest", "tests", "--impl=solutions", "-n", str(workers), "--dist", "worksteal",
-           *args.pytest_args]
+           "--durations=25", *args.pytest_args]
     print("+ " + " ".join(cmd), flush=True)
     return subprocess.call(cmd, cwd=ROOT)
 

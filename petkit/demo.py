@@ -6,7 +6,9 @@ wheel) and the same epochs from scratch -> discriminative learning rates after u
 confusion matrix and whether its mistakes fall on the data's look-alike pairs -> another
 architecture on the same budget. Everything lands in a report folder: PNG figures, metrics.json
 (every number the page shows) and index.html, whose every sentence is written from metrics.json
-(petkit.demo_page). `--quick` runs the same story at tiny sizes in well under a minute.
+(petkit.demo_page). The run from scratch and the other architecture train in two background
+processes while this one fine-tunes (`--serial`: one after another here, the same numbers).
+`--quick` runs the same story at tiny sizes in well under a minute.
 """
 from __future__ import annotations
 
@@ -21,13 +23,20 @@ CHANCE = 1 - 1 / 37
 PRETRAIN_SIZE = 48  # px of the source-task images when the demo trains a resnet body itself
 LR_RULE = "minimum"  # the finder's suggestion the demo trains at (the book's rule of thumb)
 MIN_SCALE = 0.75  # aug_transforms' smallest crop, as the chapter's DataBlock
-DEFAULTS = dict(per_class=30, size=160, img_size=96, epochs=5, arch="efficientnet_lite0", scratch=None,
+DEFAULTS = dict(per_class=30, size=160, img_size=96, epochs=6, arch="efficientnet_lite0", scratch=None,
                 other="resnet18", seed=0, pretrain_images=1000, pretrain_epochs=2, finder_its=60, bs=32)
 """scratch=None: the same architecture as `arch`, from random weights (the book's comparison)."""
 QUICK = dict(per_class=3, size=48, img_size=32, epochs=1, pretrain_images=64, pretrain_epochs=1, finder_its=12, bs=16)
-# Seconds one epoch over 1000 training images at 96 px takes on a quiet 2-core CPU (measured; the
-# frozen epoch of fine_tune costs about as much: the BatchNorm layers still train). For the estimates.
+# Seconds one epoch over 1000 training images at 96 px takes in one thread of a quiet 2-core CPU
+# (measured; the frozen epoch of fine_tune costs about as much: the BatchNorm layers still train).
+# For the estimates; three processes on two cores take SHARING times as long each.
 EPOCH_SECONDS_PER_1000 = {"efficientnet_lite0": 17.0, "resnet18": 19.0, "resnet34": 36.0, "resnet50": 75.0}
+THREADS = 1
+"""torch threads per process. On the 2-core machine one thread trains these small models faster than
+two (two epochs of Lite0 fine_tune: 30 s in one thread, 40 s in two sleeping between parallel
+regions, see petkit.threads), and two one-thread processes side by side each keep about that pace:
+so the trainings that do not depend on each other run in background processes (`--serial`: not)."""
+SHARING = 1.5
 OTHER_ARCHS = ("resnet18", "resnet34", "resnet50")
 
 
@@ -61,8 +70,8 @@ class _Steps:
         return self.done
 
 
-def _estimate(arch: str, n_train: int, img_size: int, epochs: int) -> float:
-    return EPOCH_SECONDS_PER_1000.get(arch, 40.0) * n_train / 1000 * (img_size / 96) ** 2 * epochs
+def _estimate(arch: str, n_train: int, img_size: int, epochs: int, sharing: float = 1.0) -> float:
+    return EPOCH_SECONDS_PER_1000.get(arch, 40.0) * n_train / 1000 * (img_size / 96) ** 2 * epochs * sharing
 
 
 @contextlib.contextmanager
@@ -178,9 +187,151 @@ def _learner(make_learner, dls, arch, pretrained, out, seed):
     set_seed(seed, reproducible=True)
     learn = make_learner(dls, arch=arch, pretrained=pretrained)
     learn.path = out
-    if arch == "efficientnet_lite0":
-        learn.to_channelslast(use_amp=False)  # ~2.4x faster on a CPU for its depthwise convolutions
+    # channels-last: ~1.5x faster on a CPU for Lite0's depthwise convolutions, ~1.2x for a resnet's
+    learn.to_channelslast(use_amp=False)
     return learn
+
+
+def _dataloaders(path: Path, o: dict):
+    """The story's loaders, the same in every process for the same options: the seeded split and
+    shuffling, and ImageNet's normalisation for every learner (pretrained or not, all see the same inputs)."""
+    from fastai.vision.all import Normalize, imagenet_stats, set_seed
+
+    from solutions.datablock import pets_dataloaders
+    set_seed(o["seed"], reproducible=True)  # the loaders' shuffling draws its own generator from `random` here
+    dls = pets_dataloaders(path, bs=o["bs"], item_size=2 * o["img_size"], crop_size=o["img_size"],
+                           min_scale=MIN_SCALE, seed=o["seed"])
+    dls.add_tfms([Normalize.from_stats(*imagenet_stats)], "after_batch")
+    return dls
+
+
+def _process_setup() -> None:
+    """What every process of the demo does before its first training: threads that sleep instead of
+    spinning (before torch's import), THREADS torch threads, the checkout's solutions importable, no
+    warnings from fastai's imports and recorder."""
+    import os
+    import warnings
+
+    from petkit import ROOT
+    from petkit.threads import passive_threads
+    passive_threads()
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    warnings.filterwarnings("ignore", category=FutureWarning)  # torch.jit's deprecation, at fastai's import
+    warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")  # fastai's recorder
+    import torch
+    torch.set_num_threads(THREADS)
+
+
+def _prepare_job(arch: str | None, o: dict) -> dict:
+    """A background process's first task, run while the main process makes the data and runs the
+    finder: the imports, and for another architecture its pretrained body (trained and cached here
+    when there is none)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    _process_setup()
+    import fastai.vision.all  # noqa: F401  (the import is the point)
+    import solutions.transfer  # noqa: F401
+    said = io.StringIO()
+    weights = None
+    if arch:
+        with contextlib.redirect_stdout(said):
+            weights = _ensure_body(arch, o["pretrain_images"], o["pretrain_epochs"])
+    return {"weights": weights, "bodies_made": dict(BODIES_MADE), "said": said.getvalue(),
+            "wall_seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu}
+
+
+def _fit_job(arch: str, pretrained: bool, path: str, out: str, o: dict, lr: float) -> dict:
+    """One training of the story, in whichever process runs it: its own loaders from the same folder
+    and options (the same split, vocab and shuffling), `fine_tune(epochs)` from the pretrained body or,
+    from random weights, `fit_one_cycle` for the same number of epochs. Its epoch lines are kept
+    (`said`), for the main process to show when the story gets there."""
+    import multiprocessing
+    start, cpu = time.perf_counter(), time.process_time()
+    _process_setup()
+    from petkit.plots import LossHistory
+    from solutions.interpret import error_rate
+    from solutions.transfer import fine_tune, make_learner
+    said = io.StringIO()
+    in_background = multiprocessing.parent_process() is not None  # else its lines show as they come
+    with contextlib.redirect_stdout(said) if in_background else contextlib.nullcontext():
+        weights = _ensure_body(arch, o["pretrain_images"], o["pretrain_epochs"]) if pretrained else None
+        learn = _learner(make_learner, _dataloaders(Path(path), o), arch, pretrained, Path(out), o["seed"])
+        history = LossHistory()
+        learn.add_cb(history.callback())
+        fit_start, fit_cpu = time.perf_counter(), time.process_time()
+        with _quiet_training(learn, bars=False):
+            if pretrained:
+                fine_tune(learn, o["epochs"], base_lr=lr)
+            else:
+                learn.fit_one_cycle(1 + o["epochs"], lr)  # every layer trains from the start
+        fit = {"seconds": time.perf_counter() - fit_start, "cpu_seconds": time.process_time() - fit_cpu}
+        error = error_rate(*_preds(learn))
+    return {"arch": arch, "error_rate": error, "epochs": 1 + o["epochs"], "lr": lr, "weights": weights, **fit,
+            "history": history.as_run(), "said": said.getvalue(), "bodies_made": dict(BODIES_MADE),
+            "wall_seconds": time.perf_counter() - start, "cpu_seconds_job": time.process_time() - cpu}
+
+
+@contextlib.contextmanager
+def _random_state_kept():
+    """Python's, numpy's and torch's random generators as they were before (a job seeds them all)."""
+    import random
+
+    import numpy as np
+    import torch
+    states = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
+
+
+class _Jobs:
+    """Trainings that run in background processes (spawned: a fresh interpreter each, never a fork of
+    this one's threads) while the story goes on here, or, `background=False`, here when asked for."""
+
+    HEARTBEAT = 30.0  # seconds between "still training" lines while the story waits
+
+    def __init__(self, background: bool, workers: int):
+        self.pool = None
+        if background and workers:
+            import multiprocessing
+            self.pool = multiprocessing.get_context("spawn").Pool(workers)
+        self.jobs: dict[str, tuple] = {}
+
+    def start(self, name: str, fn, *args) -> None:
+        self.jobs[name] = (self.pool.apply_async(fn, args) if self.pool else None, fn, args, time.perf_counter())
+
+    def result(self, name: str, what: str) -> dict:
+        """The job's result, waiting for it with a line every HEARTBEAT seconds (`what` names it)."""
+        job, fn, args, started = self.jobs.pop(name)
+        if job is None:  # here: its seeding must not change what the story draws afterwards
+            with _random_state_kept():
+                return fn(*args)
+        if not job.ready():
+            print(f"   waiting for {what}, in a background process since {time.perf_counter() - started:.0f} s ago",
+                  flush=True)
+        while not job.ready():
+            job.wait(self.HEARTBEAT)
+            if not job.ready():
+                print(f"   still waiting for {what} ({time.perf_counter() - started:.0f} s since it started)", flush=True)
+        return job.get()
+
+    def close(self, ok: bool) -> float:
+        """Ends the background processes (at once when the story failed); returns their CPU seconds."""
+        if self.pool is None:
+            return 0.0
+        import resource
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if ok:
+            self.pool.close()
+        else:
+            self.pool.terminate()
+        self.pool.join()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def resolve(options: dict) -> dict:
@@ -194,43 +345,64 @@ def resolve(options: dict) -> dict:
 
 
 def run_demo(out: Path, *, data: Path | None = None, real: bool = False, bars: bool | None = None,
-             **options) -> dict:
-    """The whole story into `out`; options as DEFAULTS (missing ones take the default)."""
+             background: bool = True, **options) -> dict:
+    """The whole story into `out`; options as DEFAULTS (missing ones take the default). With
+    `background`, the from-scratch run and the other architecture train in two background processes
+    while this one fine-tunes (the same numbers as one after another here: each process seeds alike
+    and uses THREADS threads)."""
     import os
 
     from petkit.threads import WAIT_POLICY, passive_threads
     before_torch = passive_threads()  # no spin-waiting threads on a shared machine
     threads = {"omp_wait_policy": os.environ[WAIT_POLICY], "set_before_torch": before_torch}
-    import warnings
-
     import matplotlib
     matplotlib.use("Agg")
-    warnings.filterwarnings("ignore", category=FutureWarning)  # torch.jit's deprecation, at fastai's import
-    warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")  # fastai's recorder
+    _process_setup()
+    o = resolve(options)
+    jobs = _Jobs(background, workers=1 + bool(o["other"]))
+    ok = False
+    try:
+        metrics = _story(Path(out), data, real, bars, o, jobs, threads)
+        ok = True
+    finally:
+        children_cpu = jobs.close(ok)
+    metrics["background_cpu_seconds"] = children_cpu
+    metrics["cpu_seconds"] = time.process_time() + children_cpu  # every process, imports included
+    out = Path(out)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
+    from petkit import demo_page
+    (out / "index.html").write_text(demo_page.page(metrics, metrics.pop("_figures")))
+    print(f"\nDone in {metrics['seconds']:.0f} s ({metrics['cpu_seconds']:.0f} s of CPU time). Report: {out / 'index.html'}")
+    for sentence in demo_page.verdicts(metrics):
+        print(f"   {sentence}")
+    return metrics
+
+
+def _story(out: Path, data, real, bars, o, jobs: _Jobs, threads) -> dict:
     import torch
-    from fastai.vision.all import set_seed
 
     from petkit import data as pets_data
-    from petkit import demo_page
     from petkit.checks import book
     from petkit.plots import LossHistory, finder_curve, plot_losses, plot_lr_find
     from solutions.cross_entropy import cross_entropy
-    from solutions.datablock import pets_datablock, pets_dataloaders
+    from solutions.datablock import pets_datablock
     from solutions.interpret import confusion_matrix, error_rate, most_confused
     from solutions.lr_finder import lr_find, suggest_minimum, suggest_steep, suggest_valley
     from solutions.softmax import softmax
     from solutions.transfer import discriminative_lrs, fine_tune, make_learner
 
-    o = resolve(options)
-    arch, seed, epochs, img_size = o["arch"], o["seed"], o["epochs"], o["img_size"]
+    arch, seed, epochs, img_size, other = o["arch"], o["seed"], o["epochs"], o["img_size"], o["other"]
     bars = sys.stdout.isatty() if bars is None else bars
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(2)
     step = _Steps()
-    metrics = {"settings": {**o, "lr_rule": LR_RULE, "min_scale": MIN_SCALE, "bs": o["bs"]},
+    metrics = {"settings": {**o, "lr_rule": LR_RULE, "min_scale": MIN_SCALE, "bs": o["bs"], "threads": THREADS,
+                            "background": jobs.pool is not None},
                "chance_error_rate": CHANCE, "gather_share": GATHER_SHARE, "threads": threads}
     figures = {}
+    if jobs.pool is not None:  # their imports (and the other body) while this process makes the data
+        jobs.start("prepare", _prepare_job, None, o)
+        if other:
+            jobs.start("prepare other", _prepare_job, other, o)
 
     step("The data: Oxford-IIIT Pets, or the kit's synthetic pets laid out the same way",
          expect=0.005 * 37 * o["per_class"] * (o["size"] / 160) ** 2)
@@ -253,9 +425,7 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, bars: b
     item_size = metrics["settings"]["item_size"] = img_size * 2
     step(f"The DataBlock, with presizing: Resize({item_size}) per item, then a {img_size} px crop per batch",
          expect=3 + 0.002 * n_images)
-    set_seed(seed, reproducible=True)  # the loaders' shuffling draws its own generator from `random` here
-    dls = pets_dataloaders(path, bs=o["bs"], item_size=item_size, crop_size=img_size, min_scale=MIN_SCALE,
-                           seed=seed)
+    dls = _dataloaders(path, o)
     summary = io.StringIO()
     with contextlib.redirect_stdout(summary):
         pets_datablock(item_size=item_size, crop_size=img_size, min_scale=MIN_SCALE,
@@ -277,8 +447,9 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, bars: b
     print(f"   cross_entropy(acts, {list(book.TARGETS)}) = {loss:.4f} (the book: {book.CROSS_ENTROPY_MEAN})")
 
     its = o["finder_its"]
+    sharing = SHARING if jobs.pool is not None else 1.0
     step(f"The learning-rate finder, written from scratch, on a pretrained {arch} ({its} batches)",
-         expect=_estimate(arch, o["bs"] * its, img_size, 1))
+         expect=_estimate(arch, o["bs"] * its, img_size, 1, sharing))
     metrics["weights"] = {arch: _ensure_body(arch, o["pretrain_images"], o["pretrain_epochs"])}
     learn = _learner(make_learner, dls, arch, True, out, seed)
     lrs, losses = lr_find(learn, num_it=its)
@@ -294,35 +465,43 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, bars: b
           + f"; training at {LR_RULE}: {base_lr:.2e}")
 
     n_fit = 1 + epochs
-    step(f"fine_tune({epochs}, base_lr={base_lr:.2e}): the head for one epoch, then everything",
-         expect=_estimate(arch, n_train, img_size, n_fit))
+    scratch_arch = o["scratch"]
+    jobs.start("scratch", _fit_job, scratch_arch, False, str(path), str(out), o, base_lr)
+    body_ready = None
+    if other:
+        if jobs.pool is not None:  # its body first (made during the finder, as a rule): never made twice
+            body_ready = jobs.result("prepare other", f"{other}'s pretrained body")
+        jobs.start("other", _fit_job, other, True, str(path), str(out), o, base_lr)
+    alongside = ((f"; meanwhile two background processes train {scratch_arch} from scratch and {other}" if other
+                  else f"; meanwhile a background process trains {scratch_arch} from scratch")
+                 if jobs.pool is not None else "")
+    step(f"fine_tune({epochs}, base_lr={base_lr:.2e}): the head for one epoch, then everything{alongside}",
+         expect=_estimate(arch, n_train, img_size, n_fit, sharing))
     tuned_history = LossHistory()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     learn.add_cb(recorder_copy := tuned_history.callback())
     with _quiet_training(learn, bars):
         fine_tune(learn, epochs, base_lr=base_lr)
     learn.remove_cb(recorder_copy)
+    tuned = {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu}
     tuned_error = error_rate(*_preds(learn))
-    metrics["fine_tune"] = {"arch": arch, "error_rate": tuned_error, "epochs": n_fit,
-                            "seconds": time.perf_counter() - start}
+    metrics["fine_tune"] = {"arch": arch, "error_rate": tuned_error, "epochs": n_fit, **tuned}
     print(f"   error rate {tuned_error:.3f} (chance {CHANCE:.3f})")
 
-    scratch_arch = o["scratch"]
+    background = []
     step(f"The same {n_fit} epochs from scratch: {scratch_arch} from random weights, fit_one_cycle at {base_lr:.2e}",
-         expect=_estimate(scratch_arch, n_train, img_size, n_fit))
-    scratch = _learner(make_learner, dls, scratch_arch, False, out, seed)
-    scratch_history = LossHistory()
-    scratch.add_cb(scratch_history.callback())
-    start = time.perf_counter()
-    with _quiet_training(scratch, bars):
-        scratch.fit_one_cycle(n_fit, base_lr)  # every layer trains from the start
-    scratch_error = error_rate(*_preds(scratch))
-    metrics["scratch"] = {"arch": scratch_arch, "error_rate": scratch_error, "epochs": n_fit, "lr": base_lr,
-                          "seconds": time.perf_counter() - start}
-    print(f"   error rate {scratch_error:.3f}: pretrained {tuned_error:.3f} vs scratch {scratch_error:.3f}")
+         expect=None if jobs.pool is not None else _estimate(scratch_arch, n_train, img_size, n_fit))
+    done = jobs.result("scratch", "the run from scratch")
+    print(done["said"], end="", flush=True)
+    metrics["scratch"] = {k: done[k] for k in ("arch", "error_rate", "epochs", "lr", "seconds", "cpu_seconds")}
+    ran_apart = jobs.pool is not None  # else the job ran inside its own step here
+    if ran_apart:
+        background.append({"step": "from scratch", "wall_seconds": done["wall_seconds"], "cpu_seconds": done["cpu_seconds_job"]})
+    print(f"   error rate {done['error_rate']:.3f}: pretrained {tuned_error:.3f} vs scratch {done['error_rate']:.3f}")
+    histories = {f"{arch} pretrained": tuned_history.as_run(), f"{scratch_arch} from scratch": done["history"]}
 
     step("Discriminative learning rates: one more epoch, unfrozen, at slice(lo, hi)",
-         expect=_estimate(arch, n_train, img_size, 1))
+         expect=_estimate(arch, n_train, img_size, 1, sharing))
     learn.unfreeze()
     lo, hi = base_lr / 1000, base_lr / 10  # a trained model: a tenth of fine_tune's peak, spread 100x
     planned = discriminative_lrs(slice(lo, hi), len(learn.opt.param_groups))
@@ -357,36 +536,37 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, bars: b
     for actual, predicted, count in pairs[:5]:
         print(f"   {actual} taken for {predicted}: {count} times")
 
-    other = o["other"]
-    histories = {f"{arch} pretrained": tuned_history.as_run(), f"{scratch_arch} from scratch": scratch_history.as_run()}
     if other:
         step(f"Another architecture on the same budget: {other}, pretrained, the same fine_tune({epochs})",
-             expect=_estimate(other, n_train, img_size, n_fit))
-        metrics["weights"][other] = _ensure_body(other, o["pretrain_images"], o["pretrain_epochs"])
-        other_learn = _learner(make_learner, dls, other, True, out, seed)
-        other_history = LossHistory()
-        other_learn.add_cb(other_history.callback())
-        start = time.perf_counter()
-        with _quiet_training(other_learn, bars):
-            fine_tune(other_learn, epochs, base_lr=base_lr)
-        other_error = error_rate(*_preds(other_learn))
-        metrics["other"] = {"arch": other, "error_rate": other_error, "epochs": n_fit,
-                            "weights": metrics["weights"][other], "seconds": time.perf_counter() - start}
-        print(f"   {other}: error rate {other_error:.3f} vs {arch} {tuned_error:.3f} "
-              f"({metrics['other']['seconds']:.0f} s vs {metrics['fine_tune']['seconds']:.0f} s)")
-        histories[f"{other} pretrained ({metrics['weights'][other]} body)"] = other_history.as_run()
+             expect=None if jobs.pool is not None else _estimate(other, n_train, img_size, n_fit))
+        made = {}
+        if body_ready is not None:
+            print(body_ready["said"], end="", flush=True)
+            made.update(body_ready["bodies_made"])
+            background.append({"step": f"imports and {other}'s body", "wall_seconds": body_ready["wall_seconds"],
+                               "cpu_seconds": body_ready["cpu_seconds"]})
+        done = jobs.result("other", other)
+        print(done["said"], end="", flush=True)
+        made.update(done["bodies_made"])
+        BODIES_MADE.update(made)
+        metrics["weights"][other] = done["weights"]
+        metrics["other"] = {k: done[k] for k in ("arch", "error_rate", "epochs", "weights", "seconds", "cpu_seconds")}
+        if ran_apart:
+            background.append({"step": other, "wall_seconds": done["wall_seconds"], "cpu_seconds": done["cpu_seconds_job"]})
+        print(f"   {other}: error rate {done['error_rate']:.3f} vs {arch} {tuned_error:.3f} "
+              f"({done['cpu_seconds']:.0f} s of CPU time vs {tuned['cpu_seconds']:.0f} s)")
+        histories[f"{other} pretrained ({done['weights']} body)"] = done["history"]
+    if jobs.pool is not None:
+        ready = jobs.result("prepare", "the imports")
+        background.append({"step": "imports", "wall_seconds": ready["wall_seconds"], "cpu_seconds": ready["cpu_seconds"]})
     figures["losses"] = plot_losses(histories, out / "losses.png")
     metrics["losses"] = histories
 
     metrics["steps"] = step.timings()
+    metrics["background"] = background
     metrics["bodies_made"] = {a: BODIES_MADE[a] for a in metrics["weights"] if a in BODIES_MADE}
     metrics["seconds"] = time.perf_counter() - step.start
-    metrics["cpu_seconds"] = time.process_time()  # the whole process, imports included
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
-    (out / "index.html").write_text(demo_page.page(metrics, {k: p.name for k, p in figures.items()}))
-    print(f"\nDone in {metrics['seconds']:.0f} s. Report: {out / 'index.html'}")
-    for sentence in demo_page.verdicts(metrics):
-        print(f"   {sentence}")
+    metrics["_figures"] = {k: p.name for k, p in figures.items()}
     return metrics
 
 
@@ -412,6 +592,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--pretrain-epochs", type=int, metavar="N",
                         help=f"epochs when a resnet body has to be trained first (default {d['pretrain_epochs']})")
     parser.add_argument("--seed", type=int, help=f"data, split and weights (default {d['seed']})")
+    parser.add_argument("--serial", action="store_true",
+                        help="train everything in this process, one run after another (the same numbers; slower "
+                             "on two or more cores)")
 
 
 LOWEST = {"per_class": 2, "size": 32, "img_size": 16, "epochs": 1, "pretrain_images": 64, "pretrain_epochs": 1}
@@ -444,7 +627,7 @@ def run(args) -> int:
         return 2
     from petkit import lite0
     try:
-        run_demo(Path(args.out), data=args.data, real=args.real, **o)
+        run_demo(Path(args.out), data=args.data, real=args.real, background=not args.serial, **o)
     except lite0.WheelMissing as e:
         print(f"petkit demo: {e}", file=sys.stderr)
         return 1

