@@ -197,6 +197,7 @@ class _Server:
     def __init__(self, listener: socket.socket, pid_namespace: bool, spool: str, allow_code: bool, env: dict):
         """`env`: the environment the server started with, before its imports (torch adds to it)."""
         self.listener, self.pid_namespace, self.spool, self.allow_code = listener, pid_namespace, spool, allow_code
+        self.dirty = False  # a child ran since the last cleaning
         self.env = {k: v for k, v in env.items() if k not in PER_JOB_ENV}
         # what the imports set (torch: KMP_DUPLICATE_LIB_OK ...): a job may have it already, the same
         self.added = {k: v for k, v in os.environ.items() if k not in env and k not in PER_JOB_ENV}
@@ -209,11 +210,10 @@ class _Server:
             except InterruptedError:
                 continue
             with conn:
-                ran = False
                 try:
-                    ran = self.one(conn)
+                    self.one(conn)
                 finally:
-                    if ran:
+                    if self.dirty:  # a child ran and one() did not get to clean after it
                         self.clean()
 
     def refusal(self, job: dict) -> str:
@@ -253,6 +253,7 @@ class _Server:
             pid = os.fork()
             if pid == 0:
                 _child(job, fds)  # never returns
+            self.dirty = True
         finally:
             for fd in fds:
                 os.close(fd)
@@ -261,6 +262,9 @@ class _Server:
         except OSError:
             pass
         code = self.follow(conn, pid)
+        # clean before the launcher hears the exit: once it has, it may make its next job's folder in
+        # the spool, which a cleaning still under way would wipe
+        self.clean()
         try:
             _send(conn, exit=code)
         except OSError:
@@ -306,6 +310,7 @@ class _Server:
 
     def clean(self) -> None:
         """Kill every process the job left, then wipe what it could write outside its own folder."""
+        self.dirty = False
         if self.pid_namespace:
             for _ in range(100):
                 try:
