@@ -192,6 +192,11 @@ def _learner(make_learner, dls, arch, pretrained, out, seed):
     return learn
 
 
+def _item_size(o: dict) -> int:
+    """Presizing: each item is resized to twice the final crop (the book's 460 for 224)."""
+    return 2 * o["img_size"]
+
+
 def _dataloaders(path: Path, o: dict):
     """The story's loaders, the same in every process for the same options: the seeded split and
     shuffling, and ImageNet's normalisation for every learner (pretrained or not, all see the same inputs)."""
@@ -199,7 +204,7 @@ def _dataloaders(path: Path, o: dict):
 
     from solutions.datablock import pets_dataloaders
     set_seed(o["seed"], reproducible=True)  # the loaders' shuffling draws its own generator from `random` here
-    dls = pets_dataloaders(path, bs=o["bs"], item_size=2 * o["img_size"], crop_size=o["img_size"],
+    dls = pets_dataloaders(path, bs=o["bs"], item_size=_item_size(o), crop_size=o["img_size"],
                            min_scale=MIN_SCALE, seed=o["seed"])
     dls.add_tfms([Normalize.from_stats(*imagenet_stats)], "after_batch")
     return dls
@@ -209,7 +214,6 @@ def _process_setup() -> None:
     """What every process of the demo does before its first training: threads that sleep instead of
     spinning (before torch's import), THREADS torch threads, the checkout's solutions importable, no
     warnings from fastai's imports and recorder."""
-    import os
     import warnings
 
     from petkit import ROOT
@@ -217,7 +221,8 @@ def _process_setup() -> None:
     passive_threads()
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib
+    matplotlib.use("Agg")  # figures go to files, in every process
     warnings.filterwarnings("ignore", category=FutureWarning)  # torch.jit's deprecation, at fastai's import
     warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")  # fastai's recorder
     import torch
@@ -355,8 +360,6 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, bars: b
     from petkit.threads import WAIT_POLICY, passive_threads
     before_torch = passive_threads()  # no spin-waiting threads on a shared machine
     threads = {"omp_wait_policy": os.environ[WAIT_POLICY], "set_before_torch": before_torch}
-    import matplotlib
-    matplotlib.use("Agg")
     _process_setup()
     o = resolve(options)
     jobs = _Jobs(background, workers=1 + bool(o["other"]))
@@ -369,9 +372,10 @@ def run_demo(out: Path, *, data: Path | None = None, real: bool = False, bars: b
     metrics["background_cpu_seconds"] = children_cpu
     metrics["cpu_seconds"] = time.process_time() + children_cpu  # every process, imports included
     out = Path(out)
+    figures = metrics.pop("_figures")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
     from petkit import demo_page
-    (out / "index.html").write_text(demo_page.page(metrics, metrics.pop("_figures")))
+    (out / "index.html").write_text(demo_page.page(metrics, figures))
     print(f"\nDone in {metrics['seconds']:.0f} s ({metrics['cpu_seconds']:.0f} s of CPU time). Report: {out / 'index.html'}")
     for sentence in demo_page.verdicts(metrics):
         print(f"   {sentence}")
@@ -422,7 +426,7 @@ def _story(out: Path, data, real, bars, o, jobs: _Jobs, threads) -> dict:
     metrics["data"]["images"] = n_images
     print(f"   {n_images} images in {path / 'images'}")
 
-    item_size = metrics["settings"]["item_size"] = img_size * 2
+    item_size = metrics["settings"]["item_size"] = _item_size(o)
     step(f"The DataBlock, with presizing: Resize({item_size}) per item, then a {img_size} px crop per batch",
          expect=3 + 0.002 * n_images)
     dls = _dataloaders(path, o)
@@ -611,11 +615,8 @@ def options_from(args) -> dict:
 
 
 def run(args) -> int:
-    from petkit import ROOT
     from petkit.threads import passive_threads
     passive_threads()  # before torch is imported: no spin-waiting threads on a shared machine
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     o = options_from(args)
     for name, low in LOWEST.items():
         if o[name] < low:

@@ -229,17 +229,17 @@ class _Server:
             return f"the job's environment differs from the server's in {', '.join(differ[:5])}"
         return ""
 
-    def one(self, conn: socket.socket) -> bool:
-        """Run the job a connection asks for; whether a child ran (a refused job runs cold, elsewhere)."""
+    def one(self, conn: socket.socket) -> None:
+        """Run the job a connection asks for and clean up after it (a refused job runs cold, elsewhere)."""
         try:
             data, fds, _, _ = socket.recv_fds(conn, 1 << 20, MAX_FDS)
         except OSError:
-            return False
+            return
         try:
             while not data.endswith(b"\n"):
                 more = conn.recv(1 << 20)
                 if not more:
-                    return False
+                    return
                 data += more
             job = json.loads(data)
             keep = job.get("keep") or ""
@@ -249,7 +249,7 @@ class _Server:
             why = self.refusal(job) or ("" if len(fds) == len(job.get("fds", [])) else "file descriptors missing")
             if why:
                 _send(conn, refused=why)
-                return False
+                return
             pid = os.fork()
             if pid == 0:
                 _child(job, fds)  # never returns
@@ -269,7 +269,6 @@ class _Server:
             _send(conn, exit=code)
         except OSError:
             pass
-        return True
 
     def follow(self, conn: socket.socket, pid: int) -> int:
         """Wait for the child to end, relaying signals; kill it when the launcher goes away."""

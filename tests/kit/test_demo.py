@@ -213,6 +213,7 @@ def test_demo_writes_the_whole_report(tmp_path):
     for png in out.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png.name
     m = json.loads((out / "metrics.json").read_text())
+    assert not [k for k in m if k.startswith("_")]  # the run's own bookkeeping stays out of the report
     assert m["data"] == {"kind": "synthetic", "path": str(out / "data"), "images": 37 * 3,
                          "train": m["data"]["train"], "valid": m["data"]["valid"], "breeds": 37}
     assert m["data"]["train"] + m["data"]["valid"] == 37 * 3
