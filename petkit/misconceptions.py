@@ -169,6 +169,10 @@ def behaves_as(k: Known, fn: Callable, deadline: float = math.inf) -> bool:
 def behaviour(fn: Callable, p) -> tuple:
     """("returned", value, arguments after the call), ("raised", exception type), or ("unfinished",)
     for a stub: what one call does, on copies of the probe's arguments."""
+    from petkit.checks.core import exhausted
+    ran_out = exhausted(fn)
+    if ran_out is not None:  # it ran out of memory in a check: not run again (core._EXHAUSTED)
+        return ("raised", f"{type(ran_out).__module__}.{type(ran_out).__qualname__}")
     args, kwargs = copy.deepcopy((p.args, p.kwargs))
     try:
         value = fn(*args, **kwargs)

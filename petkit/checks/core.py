@@ -15,6 +15,7 @@ import linecache
 import math
 import types
 import traceback
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -121,6 +122,38 @@ class Call:
     changed: tuple[str, ...] = ()    # the arguments the function changed in place ("x", "targets")
 
 
+# The allocation error of each learner function that ran out of memory, for every check of this
+# process: such an answer is not run again by any check, hidden run or known-mistake probe. Run again,
+# it would fill the memory again on every example Hypothesis tries (a fraction of a second each at the
+# grader's cap, many seconds per test cell under load: past the cell's time limit), and its verdict
+# stays the same. A redefined function is a new object: it is run afresh.
+_EXHAUSTED: "weakref.WeakKeyDictionary[Callable, BaseException]" = weakref.WeakKeyDictionary()
+
+
+def _answer(fn: Callable) -> Callable:
+    """The learner's own function under the wrappers petkit puts around it (functools.wraps)."""
+    seen = set()
+    while hasattr(fn, "__wrapped__") and id(fn) not in seen:
+        seen.add(id(fn))
+        fn = fn.__wrapped__
+    return fn
+
+
+def exhausted(fn: Callable) -> BaseException | None:
+    """The allocation error `fn` raised when it ran out of memory in this process, if it did."""
+    try:
+        return _EXHAUSTED.get(_answer(fn))
+    except TypeError:  # not weak-referenceable (a builtin): never memoised
+        return None
+
+
+def _mark_exhausted(fn: Callable, exc: BaseException) -> None:
+    try:
+        _EXHAUSTED[_answer(fn)] = exc
+    except TypeError:
+        pass
+
+
 class Guarded:
     """The learner's function as the checks see it: every call recorded, stubs and library
     shortcuts turned into NotStarted / NotOwnWork, anything else it raises wrapped in LearnerRaised."""
@@ -129,7 +162,6 @@ class Guarded:
         self.exercise, self.fn, self.forbidden = exercise, fn, forbidden
         self.name = exercise.rpartition(".")[2]
         self.calls: list[Call] = []
-        self.exhausted: BaseException | None = None  # the allocation error of a call that ran out of memory
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
@@ -137,15 +169,14 @@ class Guarded:
         call = Call(*given_as(args, kwargs))
         self.calls.append(call)
         del self.calls[:-20]
-        if self.exhausted is not None:
-            # an answer that ran out of memory is not run again: it would fill the memory again on every
-            # example Hypothesis tries (seconds each at the grader's cap), and the verdict stays the same
-            # (raised below from the same place, so Hypothesis sees the same failure)
-            call.raised, used = self.exhausted, set()
+        if exhausted(self.fn) is not None:
+            # an answer that ran out of memory is not run again (see _EXHAUSTED): the same error is
+            # raised below from the same place, so Hypothesis sees the same failure
+            call.raised, used = exhausted(self.fn), set()
         else:
             used = _call_watching(self.fn, args, kwargs, self.forbidden, call)
             if call.raised is not None and _out_of_memory(call.raised):
-                self.exhausted = call.raised
+                _mark_exhausted(self.fn, call.raised)
         # the checks (and their oracles) go on with the input as it was given, even when the answer
         # changed it in place; the property "leaves its input unchanged" reads `call.changed`
         call.result, call.changed = restore_inputs(self.fn, args, kwargs, call)

@@ -31,3 +31,23 @@ def petkit(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: float
     full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), full_env.get("PYTHONPATH", "")]))
     return subprocess.run([sys.executable, "-m", "petkit.cli", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def built_once(tmp_path_factory, name: str, build) -> tuple[Path, str]:
+    """A folder that many tests read, built ONCE per test run whichever pytest-xdist worker asks first
+    (a module- or session-scoped fixture is built once per worker: twice the grading for the same
+    class). `build(folder)` fills the folder and returns text to keep (e.g. a command's output); the
+    other workers wait on a file lock and read the same folder and text. A build that failed (no
+    marker) is done again by the next test that asks, so each sees the real failure."""
+    import shutil
+    from filelock import FileLock
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's base folder, shared by its workers
+    folder, marker = root / name, root / f"{name}.built"
+    with FileLock(str(root / f"{name}.lock")):
+        if not marker.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            marker.write_text(build(folder))  # written only when build returned: the folder is whole
+    return folder, marker.read_text()

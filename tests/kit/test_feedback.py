@@ -248,3 +248,41 @@ def test_tolerance_admits_the_conditioning_of_large_float32_logits_only():
     assert atol >= 2.2e-4, "a max-shifted logsumexp log_softmax is 2e-4 off here"
     assert tolerance(torch.tensor([1.0, 0.0]))[1] < 2e-5
     assert tolerance(x.double())[1] - 1e-7 < 1e-10  # float64: torch's own 1e-7, and next to no slack
+
+
+def test_an_answer_that_ran_out_of_memory_is_run_once_for_all_the_checks_of_its_exercise(monkeypatch):
+    """A memory bomb fills the grader's address-space cap on each call (a second or more under load):
+    it is run once per process, and every check, the hidden run and the known-mistake probes report
+    the same allocation error; a redefined function (a new object) is run afresh."""
+    from petkit import nbcheck
+    monkeypatch.setattr(nbcheck, "SHRINK", False)  # the first failure is all this test needs
+    monkeypatch.setattr(nbcheck, "HIDDEN_EXAMPLES", 10)
+
+    def bomb_maker():
+        calls = []
+
+        def sigmoid(x):
+            calls.append(1)
+            raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1073741824 bytes")
+        return sigmoid, calls
+
+    sigmoid, calls = bomb_maker()
+    for run in (lambda: nbcheck.check("softmax.sigmoid", sigmoid, kinds=nbcheck.MATHS),
+                lambda: nbcheck.check_hidden("softmax.sigmoid", sigmoid, kinds=nbcheck.MATHS, seed=1),
+                lambda: nbcheck.check_bad_input("softmax.sigmoid", sigmoid)):
+        with pytest.raises(AssertionError, match="can't allocate memory"):
+            run()
+    assert len(calls) == 1
+    again, calls_again = bomb_maker()  # redefined: a new function object
+    with examples(shrink=False):
+        outcomes = [run_check(c, again) for c in checks_for("softmax.sigmoid")]
+    assert len(calls_again) == 1 and all(o.status == FAIL for o in outcomes)
+    assert all("can't allocate memory" in o.message for o in outcomes if o.kind != "bad input")
+
+    def raises_other(x):  # any other error is no reason to stop calling: each check sees its own
+        calls.append(2)
+        raise ValueError("no")
+    with examples(shrink=False):
+        for c in checks_for("softmax.sigmoid"):
+            run_check(c, raises_other)
+    assert calls.count(2) > len(checks_for("softmax.sigmoid"))

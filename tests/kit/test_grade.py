@@ -1,5 +1,5 @@
 """`petkit grade` over a copy of grader/ (the checkout is never touched): the gradebook is made whole
-or not at all, the samples get the scores they are meant to, faults cost what they broke, and every
+or not at all, the samples get the scores they are meant to (faults: test_report.py's graded class), and every
 lesson's notebooks grade as they should (source: full marks, release: zero, a wrong answer for each
 exercise: its points lost). The grading tests start real kernels, so they are marked slow."""
 import csv
@@ -151,8 +151,6 @@ def test_grade_all_on_the_samples(tmp_path):
 
 # --- faults ---------------------------------------------------------------------------------------------
 
-LOOPS = "def log_softmax(x, dim=-1):\n    while True:\n        pass\n"
-EXITS = "import os\n\n\ndef log_softmax(x, dim=-1):\n    os._exit(1)\n"
 # Right for as many calls as the visible checks make, wrong after: it fits the visible examples only.
 # (It cannot ask petkit which run it is in: an answer cell that imports the kit is screened as a cheat.)
 FITS_THE_VISIBLE_CHECKS = '''import torch
@@ -181,47 +179,6 @@ def _visible_calls(exercise_id: str, env: dict) -> int:
                           env={**os.environ, "PYTHONPATH": str(ROOT), **env})
     assert done.returncode == 0, done.stderr
     return int(done.stdout.split()[-1])
-
-
-@pytest.mark.slow
-def test_faults_cost_what_they_broke_and_everyone_else_is_graded(tmp_path):
-    course = _copy_course(tmp_path)
-    l = lesson("softmax")
-    nb = notebooks.source_notebook(l)
-    solved = {e.name: notebooks.solved for e in l.exercises}
-    submissions = {
-        "loops-forever": {**solved, "log_softmax": notebooks.written(LOOPS)},
-        "exits-kernel": {**solved, "log_softmax": notebooks.written(EXITS)},
-        "fits-visible-only": {**solved, "sigmoid": notebooks.written(FITS_THE_VISIBLE_CHECKS.format(
-            visible_calls=_visible_calls("softmax.sigmoid", FAST_GRADING)))},
-    }
-    for student, answers in submissions.items():
-        _submit(course, student, "softmax", notebooks.dumps(notebooks.student_notebook(nb, answers)))
-    _submit(course, "broken-json", "softmax", notebooks.dumps(notebooks.student_notebook(nb))[:-300])
-
-    r = grade("autograde", "softmax", "--course", str(course), "--timeout", "20", env=FAST_GRADING,
-              timeout=1200)
-    out = r.stdout + r.stderr
-    assert r.returncode == 1, out  # one submission could not be graded
-    assert "loops-forever: test_log_softmax: stopped at the time limit per cell: does it loop forever?" in out
-    assert "exits-kernel: test_log_softmax: KernelDied: the kernel died while running this cell" in out
-    assert "broken-json: NOT GRADED: softmax.ipynb is not valid notebook JSON" in out
-    assert "fits-visible-only: test_sigmoid: ChecksFailed: the grader's hidden tests" in out
-    assert "3 of 4 submissions graded; could not grade: broken-json" in out
-
-    r = grade("export", "--course", str(course))
-    assert r.returncode == 0, r.stderr
-    assert _grades(course / "grades.csv") == {"loops-forever": (3, 5), "exits-kernel": (3, 5),
-                                              "fits-visible-only": (4, 5), "broken-json": (0, 5)}
-
-    r = grade("feedback", "softmax", "--course", str(course))
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert sorted(p.parent.parent.name for p in (course / "feedback").glob("*/softmax/softmax.html")) == \
-        ["exits-kernel", "fits-visible-only", "loops-forever"]
-    html = (course / "feedback" / "fits-visible-only" / "softmax" / "softmax.html").read_text()
-    assert "hidden tests (the same checks on" in html  # the student learns what broke ...
-    assert "check_hidden" not in html and "HIDDEN TESTS" not in html  # ... but not the hidden code
-    assert "nbcheck.py" not in html and "Cell In[" not in html  # no traceback quoting the cell's code
 
 
 # --- every lesson's notebooks grade as they should ---------------------------------------------------------

@@ -1,6 +1,7 @@
 """`petkit grade report` and `petkit grade export --per-exercise` over one generated class, graded
-once for the module (real nbgrader and referee runs): the softmax samples, the corpus's wrong answers
-and a few faults (a loop that never ends, a kernel that exits, a cheat, a notebook that is not JSON).
+once for the whole run (real nbgrader and referee runs): the softmax samples, the corpus's wrong answers
+and a few faults (a loop that never ends, a kernel that exits, a cheat, an answer fitted to the
+visible checks, a notebook that is not JSON).
 Every number of the report's HTML and of the CSV is checked against the gradebook; the page is opened
 in a real headless Chromium where it is installed; the feedback pages read well."""
 import csv
@@ -19,7 +20,8 @@ from petkit.corpus import load, only_bad_input
 from petkit.grading.course import Course
 from petkit.registry import lesson
 
-from test_grade import FAST_GRADING, _copy_course, _submit, grade
+from helpers import built_once
+from test_grade import FAST_GRADING, FITS_THE_VISIBLE_CHECKS, _copy_course, _grades, _submit, _visible_calls, grade
 
 LESSON = "softmax"
 LOOPS = "def log_softmax(x, dim=-1):\n    while True:\n        pass\n"
@@ -40,7 +42,9 @@ def build_class(course: Path) -> dict[str, str]:
     solved = {e.name: notebooks.solved for e in l.exercises}
     faults = {"loops-forever": {**solved, "log_softmax": notebooks.written(LOOPS)},
               "exits-kernel": {**solved, "sigmoid": notebooks.written(EXITS)},
-              ODD_ID: {**solved, "softmax": notebooks.written(CHEATS)}}
+              ODD_ID: {**solved, "softmax": notebooks.written(CHEATS)},
+              "fits-visible-only": {**solved, "sigmoid": notebooks.written(FITS_THE_VISIBLE_CHECKS.format(
+                  visible_calls=_visible_calls("softmax.sigmoid", FAST_GRADING)))}}
     for student, answers in faults.items():
         _submit(course, student, LESSON, notebooks.dumps(notebooks.student_notebook(source, answers)))
         kinds[student] = "a fault"
@@ -320,18 +324,24 @@ def test_the_group_is_the_check_the_first_line_names_and_a_library_shortcut_is_i
 
 # --- a class graded for real: samples, the corpus's wrong answers, faults ----------------------------
 
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
-    course = _copy_course(tmp_path_factory.mktemp("graded"))
+def _grade_the_class(folder):
+    course = _copy_course(folder)
     build_class(course)
     autograde = grade("autograde", LESSON, "--workers", "2", "--timeout", "20", "--course", str(course),
                       env=FAST_GRADING, timeout=1800)
     assert autograde.returncode == 1, autograde.stdout + autograde.stderr  # broken-json could not be graded
-    for step in (["feedback", LESSON], ["report", LESSON],
+    for step in (["feedback", LESSON], ["report", LESSON], ["export"],
                  ["export", "--per-exercise", "--to", str(course / "per-exercise.csv")]):
         r = grade(*step, "--course", str(course), timeout=600)
         assert r.returncode == 0, r.stdout + r.stderr
-    return course, autograde.stdout
+    return autograde.stdout
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory):
+    """The class graded once for the whole run (all xdist workers): the tests only read it."""
+    folder, stdout = built_once(tmp_path_factory, "graded-softmax-class", _grade_the_class)
+    return folder / "course", stdout
 
 
 def _expected_kinds() -> dict[tuple[str, str], set]:
@@ -353,7 +363,8 @@ def _expected_kinds() -> dict[tuple[str, str], set]:
     want[("sample-partial", first.id)] = {None}
     want[("sample-partial", last.id)] = costs(last, maths_right=True)  # its answer: right maths, no input checks
     for student, (broken, kind) in {"loops-forever": ("log_softmax", causes.TIMEOUT),
-                                    "exits-kernel": ("sigmoid", causes.CRASH), ODD_ID: ("softmax", causes.CHEAT)}.items():
+                                    "exits-kernel": ("sigmoid", causes.CRASH), ODD_ID: ("softmax", causes.CHEAT),
+                                    "fits-visible-only": ("sigmoid", causes.HIDDEN)}.items():
         want.update({(student, i): {None} for i in ids.values()})
         want[(student, ids[broken])] = {kind}
     for k, batch in enumerate(notebooks.wrong_answer_batches(l, load()), 1):
@@ -377,6 +388,30 @@ def test_the_report_and_the_csv_of_a_graded_class_match_its_gradebook(graded_cla
     linked = {tr["data-student"] for tr in soup.select("tr.student") if tr.select_one("a")}
     assert linked == {p.parent.parent.name for p in (course / "feedback").glob(f"*/{LESSON}/{LESSON}.html")}
     assert "broken-json" not in linked and "sample-full" in linked
+
+
+@pytest.mark.slow
+def test_faults_cost_what_they_broke_and_everyone_else_is_graded(graded_class):
+    course, out = graded_class
+    assert "loops-forever: test_log_softmax: stopped at the time limit per cell: does it loop forever?" in out
+    assert "exits-kernel: test_sigmoid: KernelDied: the kernel died while running this cell" in out
+    assert "broken-json: NOT GRADED: softmax.ipynb is not valid notebook JSON" in out
+    assert "fits-visible-only: test_sigmoid: ChecksFailed: the grader's hidden tests" in out
+    students = {p.name for p in (course / "submitted").iterdir()}
+    assert f"{len(students) - 1} of {len(students)} submissions graded; could not grade: broken-json" in out
+    points = {e.name: e.points for e in lesson(LESSON).exercises}
+    total = sum(points.values())
+    grades = _grades(course / "grades.csv")
+    assert set(grades) == students  # one row per student, graded or not
+    assert {s: grades[s] for s in ("loops-forever", "exits-kernel", "fits-visible-only", "broken-json")} == {
+        "loops-forever": (total - points["log_softmax"], total), "exits-kernel": (total - points["sigmoid"], total),
+        "fits-visible-only": (total - points["sigmoid"], total), "broken-json": (0, total)}
+    feedback = {p.parent.parent.name for p in (course / "feedback").glob(f"*/{LESSON}/{LESSON}.html")}
+    assert feedback == students - {"broken-json"}
+    html = (course / "feedback" / "fits-visible-only" / LESSON / f"{LESSON}.html").read_text()
+    assert "hidden tests (the same checks on" in html  # the student learns what broke ...
+    assert "check_hidden" not in html and "HIDDEN TESTS" not in html  # ... but not the hidden code
+    assert "nbcheck.py" not in html and "Cell In[" not in html  # no traceback quoting the cell's code
 
 
 @pytest.mark.slow
