@@ -71,7 +71,8 @@ def grade_in_scratch(shared: dict, student: dict) -> dict:
         (course.root / SCRATCH_DB).write_bytes(task["gradebook"])
         _write_tree(course.root / "submitted" / student / lesson, task["submission"])
         with environ(**task["env"]):
-            graded = grade_submission(course, lesson, student, force=True)
+            graded = grade_submission(course, lesson, student, force=True,
+                                      early_servers=task.get("early_servers", False))
         autograded = course.root / "autograded" / student / lesson
         return {"student": student, "problem": graded.problem,
                 "autograded": _read_tree(autograded) if autograded.is_dir() else {},
@@ -222,7 +223,11 @@ def _local(workers: int):
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                   initializer=_die_with_parent, initargs=(os.getpid(),))
 
+    from petkit.grading.warm_grading import early_start_pays
+    early = early_start_pays(workers)
+
     def run(shared, tasks):
+        shared = {**shared, "early_servers": early}
         futures = {pool.submit(grade_in_scratch, shared, t): t["student"] for t in tasks}
         try:
             for f in cf.as_completed(futures):

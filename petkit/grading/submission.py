@@ -13,8 +13,11 @@ from petkit.grading.referee import record
 from petkit.grading.results import Graded, result
 
 
-def grade_submission(course, lesson: str, student: str, force: bool = False) -> Graded:
-    """Grade one student's submission of LESSON; never raises for a fault in the submission."""
+def grade_submission(course, lesson: str, student: str, force: bool = False,
+                     early_servers: bool | None = None) -> Graded:
+    """Grade one student's submission of LESSON; never raises for a fault in the submission.
+    `early_servers`: start the warm servers side by side first (warm_grading.start_servers); by default
+    where this one grading process has the cores for it."""
     from nbgrader.converters import Autograde
     course.check_student_ids([student])
     folder = course.root / "submitted" / student / lesson
@@ -30,6 +33,9 @@ def grade_submission(course, lesson: str, student: str, force: bool = False) -> 
         graded = result(course, lesson, student)
         graded.problem = f"{why}: " + (kept or "it gets 0")
         return graded
+    from petkit.grading.warm_grading import early_start_pays, start_servers
+    if early_start_pays(1) if early_servers is None else early_servers:
+        start_servers(course, lesson, student)
     conv = Autograde(coursedir=course.coursedir(assignment_id=lesson, student_id=student), config=course.config,
                      log=course.log)
     conv.force = force

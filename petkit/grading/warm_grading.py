@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -73,18 +74,60 @@ def _ready(server: warm.Server | None) -> warm.Server | None:
     return server if server is not None and server.wait_ready(READY_WITHIN) else None
 
 
-def kernel_server(nb: dict, lesson: str, sandboxed: bool) -> warm.Server | None:
-    """The warm server for this notebook's kernels (this process's environment), ready; None: cold."""
-    preload = (*course_imports(nb), *checks_preload([lesson], "fastai" in str(nb)), *warm.KERNEL_MODULES)
-    return _ready(warm.server(tuple(dict.fromkeys(preload)), wrap=_wrap(sandboxed), sandbox_key=str(sandboxed)))
+def kernel_server(nb: dict, lesson: str, sandboxed: bool, wait: bool = True) -> warm.Server | None:
+    """The warm server for this notebook's kernels (this process's environment), ready (`wait`: else
+    only started); None: cold."""
+    # fastai only where the course's code or the lesson's checks import it: a notebook's text that names
+    # "the fastai book" is no reason for a maths lesson's server to import it (seconds per grading run)
+    preload = (*course_imports(nb), *checks_preload([lesson]), *warm.KERNEL_MODULES)
+    server = warm.server(tuple(dict.fromkeys(preload)), wrap=_wrap(sandboxed), sandbox_key=str(sandboxed))
+    return _ready(server) if wait else server
 
 
-def referee_server(given: str, lesson: str, env: dict[str, str], sandboxed: bool) -> warm.Server | None:
-    """The warm server for the referee's sealed runs of `lesson` (jobs get `env`), ready; None: cold."""
+def referee_server(given: str, lesson: str, env: dict[str, str], sandboxed: bool,
+                   wait: bool = True) -> warm.Server | None:
+    """The warm server for the referee's sealed runs of `lesson` (jobs get `env`), ready (`wait`: else
+    only started); None: cold."""
     preload = (*imports_of(given), *checks_preload([lesson], "fastai" in given), "petkit.nbcheck",
                "petkit.grading.sealed")
-    return _ready(warm.server(tuple(dict.fromkeys(preload)), env=env, wrap=_wrap(sandboxed),
-                              sandbox_key=str(sandboxed)))
+    server = warm.server(tuple(dict.fromkeys(preload)), env=env, wrap=_wrap(sandboxed), sandbox_key=str(sandboxed))
+    return _ready(server) if wait else server
+
+
+def early_start_pays(graders: int) -> bool:
+    """Whether starting the servers side by side saves time with `graders` grading processes at once:
+    only with two cores each. With fewer, the second server's imports only slow down the first's, which
+    the first kernel waits for (measured on 2 cores, one softmax notebook, one grader: 15.9 s -> 13.4 s;
+    two graders: no gain, and a run stopped early pays for servers it never used)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores >= 2 * graders
+
+
+def start_servers(course, lesson: str, student: str) -> None:
+    """Start the servers grading `lesson` will fork from (the kernels' and, with the referee, its own)
+    side by side, before nbgrader sets up: each then imports while the other does and while nbgrader
+    reads the gradebook, instead of one after the other when each is first needed. What they are keyed
+    on is what the kernel and the referee ask for later, so those calls find them running."""
+    if not warm.enabled():
+        return
+    import json
+    from petkit import environ
+    from petkit.grading.course import _runs_surviving_execute, tools_env
+    from petkit.grading.referee import referee_env
+    from petkit.grading.screen import cell_text, cells_by_id
+    from petkit.notebooks import GIVEN_ID
+    try:
+        source = json.loads(course.source_notebook(lesson).read_text())
+        given = cell_text(cells_by_id(source)[GIVEN_ID])
+    except (OSError, ValueError, KeyError):
+        return  # nbgrader says what is wrong with the course's notebook; the kernel starts cold or warm then
+    if _runs_surviving_execute(course.config) and course.config.KernelSurvivingExecute.get("warm", True):
+        # the environment nbgrader starts its kernels in: Course.run's, and nbgrader's own mark of an
+        # autograde run (tests/kit/test_warm.py checks that the kernel then finds this server)
+        with environ(**tools_env(), NBGRADER_EXECUTION="autograde"):
+            kernel_server(source, lesson, course.sandboxed, wait=False)
+    if course.referee:
+        referee_server(given, lesson, referee_env(student), course.sandboxed, wait=False)
 
 
 def start_kernels_through(km, server: warm.Server, keep: str = "") -> None:

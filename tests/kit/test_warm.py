@@ -248,3 +248,32 @@ def test_petkit_check_forks_each_exercise_and_gets_the_cold_results(monkeypatch,
     lines = rows.getvalue().splitlines()
     assert lines[0].startswith("  softmax:") and len(lines) == 4 and "\r" not in rows.getvalue()
     assert [e.id in line for e, line in zip(exercises, lines[1:])] == [True] * 3
+
+
+@pytest.mark.slow
+def test_the_servers_started_early_are_the_ones_the_kernel_and_the_referee_then_use(tmp_path, monkeypatch):
+    """warm_grading.start_servers starts the kernels' and the referee's servers side by side before
+    nbgrader sets up; they must be keyed as the later requests are, or each start is wasted work and
+    a second pair is started when the kernel and the referee first ask."""
+    from petkit import notebooks
+    from petkit.grading import warm_grading
+    from petkit.grading.course import Course
+    from petkit.grading.submission import grade_submission
+    from petkit.registry import lesson
+    from test_grade import FAST_GRADING, _copy_course, _submit
+    for k, v in FAST_GRADING.items():
+        monkeypatch.setenv(k, v)
+    course = _copy_course(tmp_path)
+    _submit(course, "early", "softmax", notebooks.dumps(notebooks.source_notebook(lesson("softmax"))))
+    grader = Course(course)
+    grader.release("softmax")
+    warm.close_all()
+    try:
+        warm_grading.start_servers(grader, "softmax", "early")
+        started = dict(warm._servers)
+        assert len(started) == (2 if warm.enabled() else 0)
+        graded = grade_submission(grader, "softmax", "early", early_servers=False)
+        assert not graded.problem and graded.score == graded.max_score == 5, (graded.problem, graded.notes)
+        assert warm._servers == started, "\n".join(" ".join(k[0]) for k in warm._servers)  # the very same two servers: none started afresh
+    finally:
+        warm.close_all()
