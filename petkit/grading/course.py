@@ -141,7 +141,7 @@ class Course:
                 self._sandboxed = sandbox.require(self.no_sandbox)
             except sandbox.SandboxError as e:
                 raise GradeError(str(e)) from None
-            if self._sandboxed and not _runs_surviving_execute(self.config):
+            if self._sandboxed and not runs_surviving_execute(self.config):
                 raise GradeError("the course's nbgrader_config.py does not run the kernel through "
                                  "petkit.grading.preprocessors.KernelSurvivingExecute (Autograde.autograde_preprocessors), "
                                  "so the learner's code would run outside the sandbox: use grader/nbgrader_config.py's list")
@@ -332,7 +332,7 @@ def broken_gradebook(db: Path) -> str:
     return ""
 
 
-def _runs_surviving_execute(config) -> bool:
+def runs_surviving_execute(config) -> bool:
     """Whether the course's autograde steps run the kernel through KernelSurvivingExecute (the only
     Execute that starts it in the sandbox)."""
     steps = config.Autograde.get("autograde_preprocessors", [])

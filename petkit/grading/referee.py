@@ -32,7 +32,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from petkit import ROOT
 from petkit.grading import sandbox
 from petkit.grading.cell_metadata import restore_source_metadata
 from petkit.grading.screen import cell_text, cells_by_id, locked_cell_problems, scan
@@ -178,8 +177,8 @@ def _one_worker(plan, pending, skip, student, timeout, memory_mb, results, notes
            # what recognising a known mistake takes, worked out here: the sandbox shows the child neither
            # the corpus nor the reference answers
            "mistakes": misconceptions.pack(pending.values())}
-    env = referee_env(student)
     from petkit.grading import warm_grading
+    env = warm_grading.referee_env(student)
     server = warm_grading.referee_server(plan.given, plan.lesson, env, plan.sandbox)  # None: a fresh Python
     with tempfile.TemporaryDirectory(prefix="petkit-referee-", dir=warm_grading.spool_of(server)) as cwd:
         prefix = sandbox.argv(Path(cwd)) if plan.sandbox else []
@@ -188,12 +187,6 @@ def _one_worker(plan, pending, skip, student, timeout, memory_mb, results, notes
                              event_fd=True, token=token, stdin=(json.dumps(job) + "\n").encode(), launcher=launcher)
         with child:
             return _follow(child, plan, pending, timeout, results, notes)
-
-
-def referee_env(student: str) -> dict[str, str]:
-    """The sealed child's environment: the grader's (the checks' settings, caches of pretrained bodies),
-    with the kit on the path and the student named."""
-    return {**os.environ, "PYTHONPATH": str(ROOT), "PETKIT_STUDENT": student, "OMP_NUM_THREADS": "1"}
 
 
 def _follow(child, plan, pending, timeout, results, notes):

@@ -103,6 +103,13 @@ def early_start_pays(graders: int) -> bool:
     return cores >= 2 * graders
 
 
+def referee_env(student: str) -> dict[str, str]:
+    """The environment of the referee's sealed child (petkit.grading.referee): the grader's (the checks'
+    settings, caches of pretrained bodies), with the kit on the path and the student named."""
+    from petkit import ROOT
+    return {**os.environ, "PYTHONPATH": str(ROOT), "PETKIT_STUDENT": student, "OMP_NUM_THREADS": "1"}
+
+
 def start_servers(course, lesson: str, student: str) -> None:
     """Start the servers grading `lesson` will fork from (the kernels' and, with the referee, its own)
     side by side, before nbgrader sets up: each then imports while the other does and while nbgrader
@@ -112,8 +119,7 @@ def start_servers(course, lesson: str, student: str) -> None:
         return
     import json
     from petkit import environ
-    from petkit.grading.course import _runs_surviving_execute, tools_env
-    from petkit.grading.referee import referee_env
+    from petkit.grading.course import runs_surviving_execute, tools_env
     from petkit.grading.screen import cell_text, cells_by_id
     from petkit.notebooks import GIVEN_ID
     try:
@@ -121,7 +127,7 @@ def start_servers(course, lesson: str, student: str) -> None:
         given = cell_text(cells_by_id(source)[GIVEN_ID])
     except (OSError, ValueError, KeyError):
         return  # nbgrader says what is wrong with the course's notebook; the kernel starts cold or warm then
-    if _runs_surviving_execute(course.config) and course.config.KernelSurvivingExecute.get("warm", True):
+    if runs_surviving_execute(course.config) and course.config.KernelSurvivingExecute.get("warm", True):
         # the environment nbgrader starts its kernels in: Course.run's, and nbgrader's own mark of an
         # autograde run (tests/kit/test_warm.py checks that the kernel then finds this server)
         with environ(**tools_env(), NBGRADER_EXECUTION="autograde"):
