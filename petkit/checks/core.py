@@ -130,12 +130,15 @@ class Call:
 _EXHAUSTED: "weakref.WeakKeyDictionary[Callable, BaseException]" = weakref.WeakKeyDictionary()
 
 
+ANSWER_ATTR = "__petkit_answer__"  # set on petkit's own wrappers of a learner function: the function inside
+
+
 def _answer(fn: Callable) -> Callable:
-    """The learner's own function under the wrappers petkit puts around it (functools.wraps)."""
-    seen = set()
-    while hasattr(fn, "__wrapped__") and id(fn) not in seen:
-        seen.add(id(fn))
-        fn = fn.__wrapped__
+    """The learner's own function under the wrappers petkit puts around it. Only petkit's mark is
+    followed, never `__wrapped__`: a learner's decorator (or an attribute set by hand) must not make
+    another function count as the one that ran out of memory."""
+    while isinstance(getattr(fn, "__dict__", None), dict) and ANSWER_ATTR in fn.__dict__:
+        fn = fn.__dict__[ANSWER_ATTR]
     return fn
 
 
@@ -169,10 +172,11 @@ class Guarded:
         call = Call(*given_as(args, kwargs))
         self.calls.append(call)
         del self.calls[:-20]
-        if exhausted(self.fn) is not None:
+        ran_out = exhausted(self.fn)
+        if ran_out is not None:
             # an answer that ran out of memory is not run again (see _EXHAUSTED): the same error is
             # raised below from the same place, so Hypothesis sees the same failure
-            call.raised, used = exhausted(self.fn), set()
+            call.raised, used = ran_out, set()
         else:
             used = _call_watching(self.fn, args, kwargs, self.forbidden, call)
             if call.raised is not None and _out_of_memory(call.raised):

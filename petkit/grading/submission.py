@@ -34,7 +34,9 @@ def grade_submission(course, lesson: str, student: str, force: bool = False,
         graded.problem = f"{why}: " + (kept or "it gets 0")
         return graded
     from petkit.grading.warm_grading import early_start_pays, start_servers
-    if early_start_pays(1) if early_servers is None else early_servers:
+    if early_servers is None:
+        early_servers = early_start_pays(1)
+    if early_servers:
         start_servers(course, lesson, student)
     conv = Autograde(coursedir=course.coursedir(assignment_id=lesson, student_id=student), config=course.config,
                      log=course.log)

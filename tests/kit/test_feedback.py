@@ -279,6 +279,14 @@ def test_an_answer_that_ran_out_of_memory_is_run_once_for_all_the_checks_of_its_
     assert len(calls_again) == 1 and all(o.status == FAIL for o in outcomes)
     assert all("can't allocate memory" in o.message for o in outcomes if o.kind != "bad input")
 
+    def decorated(x):  # a learner's own `__wrapped__` is not petkit's wrapper: it is run as itself
+        calls.append(3)
+        raise ValueError("no")
+    decorated.__wrapped__ = sigmoid
+    with examples(shrink=False):
+        run_check(checks_for("softmax.sigmoid")[0], decorated)
+    assert 3 in calls
+
     def raises_other(x):  # any other error is no reason to stop calling: each check sees its own
         calls.append(2)
         raise ValueError("no")

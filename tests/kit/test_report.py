@@ -14,20 +14,49 @@ from urllib.parse import unquote
 
 import pytest
 
-from petkit import notebooks
+from petkit import ROOT, notebooks
 from petkit.grading import causes
 from petkit.corpus import load, only_bad_input
 from petkit.grading.course import Course
 from petkit.registry import lesson
 
 from helpers import built_once
-from test_grade import FAST_GRADING, FITS_THE_VISIBLE_CHECKS, _copy_course, _grades, _submit, _visible_calls, grade
+from test_grade import FAST_GRADING, _copy_course, _grades, _submit, grade
 
 LESSON = "softmax"
 LOOPS = "def log_softmax(x, dim=-1):\n    while True:\n        pass\n"
 EXITS = "import os\n\n\ndef sigmoid(x):\n    os._exit(1)\n"
 CHEATS = "import petkit.nbcheck\n\n\ndef softmax(x, dim=-1):\n    return x\n"
 ODD_ID = "o'neil & <co>"  # a student id that HTML must escape
+
+# Right for as many calls as the visible checks make, wrong after: it fits the visible examples only.
+# (It cannot ask petkit which run it is in: an answer cell that imports the kit is screened as a cheat.)
+FITS_THE_VISIBLE_CHECKS = '''import torch
+
+_calls = [0]
+
+
+def sigmoid(x):
+    _calls[0] += 1
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError("x must be a floating-point tensor")
+    e = (-x.abs()).exp()
+    s = torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    return s if _calls[0] <= {visible_calls} else s * 0.5
+'''
+
+
+def _visible_calls(exercise_id: str, env: dict) -> int:
+    """How many times the visible maths checks (the test cell's `check`) call the reference answer, counted
+    in a fresh process with the grader's PETKIT_* settings, as in nbgrader's kernel."""
+    lesson_id, name = exercise_id.split(".")
+    code = (f"from petkit.nbcheck import MATHS, check\nfrom solutions.{lesson_id} import {name} as fn\ncalls = [0]\n"
+            f"def counted(*a, **k):\n    calls[0] += 1\n    return fn(*a, **k)\n"
+            f"check({exercise_id!r}, counted, kinds=MATHS)\nprint(calls[0])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **env})
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.split()[-1])
 
 
 def build_class(course: Path) -> dict[str, str]:
