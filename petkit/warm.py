@@ -18,6 +18,9 @@ library only, milliseconds):
   namespace, of which the server is PID 1, so no learner code can signal it; on the host: every
   descendant, the server being a child subreaper) and the scratch outside the job's own folder is
   wiped (/tmp, /dev/shm, the spool): nothing one job leaves reaches the next or the server.
+  The server ends with the process that started it (the host), however that one died: it holds the
+  read end of a pipe (its lifeline) whose write end only the host has, and reading EOF there, between
+  jobs or during one, it kills every process left and exits.
 - **the launcher** (`python -S petkit/warm.py launch --socket S -- COLD_ARGV`): what the kernel
   manager, the referee or `petkit check` start instead of COLD_ARGV. It hands its stdio over to the
   server, relays signals, and exits as the child exited. When the server cannot take the job (none
@@ -193,10 +196,17 @@ def threads() -> int:
     return len(os.listdir("/proc/self/task"))
 
 
+class _HostGone(Exception):
+    """The host's end of the lifeline closed: the process that started the server is gone."""
+
+
 class _Server:
-    def __init__(self, listener: socket.socket, pid_namespace: bool, spool: str, allow_code: bool, env: dict):
-        """`env`: the environment the server started with, before its imports (torch adds to it)."""
+    def __init__(self, listener: socket.socket, pid_namespace: bool, spool: str, allow_code: bool, env: dict,
+                 lifeline: int | None = None):
+        """`env`: the environment the server started with, before its imports (torch adds to it).
+        `lifeline`: the read end of a pipe whose write end only the host holds (EOF: the host died)."""
         self.listener, self.pid_namespace, self.spool, self.allow_code = listener, pid_namespace, spool, allow_code
+        self.lifeline = lifeline
         self.dirty = False  # a child ran since the last cleaning
         self.env = {k: v for k, v in env.items() if k not in PER_JOB_ENV}
         # what the imports set (torch: KMP_DUPLICATE_LIB_OK ...): a job may have it already, the same
@@ -204,17 +214,26 @@ class _Server:
         self.kept = ""  # the last job's own folder (a restarted kernel finds its files again)
 
     def serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except InterruptedError:
-                continue
-            with conn:
+        """Serve jobs until the host goes away (then: kill every process left, and return)."""
+        import select
+        watched = [self.listener] + ([self.lifeline] if self.lifeline is not None else [])
+        try:
+            while True:
                 try:
-                    self.one(conn)
-                finally:
-                    if self.dirty:  # a child ran and one() did not get to clean after it
-                        self.clean()
+                    ready, _, _ = select.select(watched, [], [])
+                    if self.lifeline in ready:
+                        raise _HostGone
+                    conn, _ = self.listener.accept()
+                except InterruptedError:
+                    continue
+                with conn:
+                    try:
+                        self.one(conn)
+                    finally:
+                        if self.dirty:  # a child ran and one() did not get to clean after it
+                            self.clean()
+        except _HostGone:
+            self.clean()
 
     def refusal(self, job: dict) -> str:
         module = job.get("module")
@@ -278,10 +297,15 @@ class _Server:
         except (AttributeError, OSError):
             pidfd = None
         messages = _lines(conn)
-        watched = [conn] + ([pidfd] if pidfd is not None else [])
+        watched = [conn] + ([pidfd] if pidfd is not None else []) + ([self.lifeline] if self.lifeline is not None else [])
         status = None
         while status is None:
             ready, _, _ = select.select(watched, [], [], 0.5 if pidfd is None else 5)
+            if self.lifeline is not None and self.lifeline in ready:
+                _killpg(pid)
+                if pidfd is not None:
+                    os.close(pidfd)
+                raise _HostGone
             if conn in ready:
                 msg = next(messages)
                 if msg is None:  # the launcher is gone: so is its job
@@ -481,6 +505,8 @@ def serve(argv: list[str]) -> int:
     p.add_argument("--pid-namespace", action="store_true", help="PID 1 of a namespace of its own (bwrap --as-pid-1)")
     p.add_argument("--spool", default="", help="the sandbox's writable folder: wiped between jobs")
     p.add_argument("--parent", type=int, default=0, help="end with this process")
+    p.add_argument("--lifeline-fd", type=int, default=-1,
+                   help="the read end of a pipe only the host writes to: the server ends when it closes")
     p.add_argument("--allow-code", action="store_true", help="also run `python -c` jobs (the kit's tests)")
     args = p.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the jobs; the host ends the server
@@ -507,7 +533,8 @@ def serve(argv: list[str]) -> int:
     if not args.pid_namespace:
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
     print("ready", flush=True)
-    _Server(listener, args.pid_namespace, args.spool, args.allow_code, env).serve()
+    lifeline = args.lifeline_fd if args.lifeline_fd >= 0 else None
+    _Server(listener, args.pid_namespace, args.spool, args.allow_code, env, lifeline).serve()
     return 0
 
 
@@ -528,8 +555,14 @@ class Server:
         listener.bind(self.socket)
         listener.listen(16)
         os.set_inheritable(listener.fileno(), True)
+        # the lifeline: the server ends when its read end sees EOF, i.e. when this process is gone, however
+        # it went (the write end is close-on-exec and held here only). The parent-death signal alone is not
+        # enough: bubblewrap's --die-with-parent can miss a parent that dies just after starting it
+        # (containers/bubblewrap#633) and follows the parent's thread, not its process (#692).
+        lifeline, self.lifeline = os.pipe()
+        os.set_inheritable(lifeline, True)
         cmd = [sys.executable, "-m", "petkit.warm", "serve", "--listen-fd", str(listener.fileno()),
-               "--preload", ",".join(preload)]
+               "--lifeline-fd", str(lifeline), "--preload", ",".join(preload)]
         if wrap:
             prefix = wrap(self.spool)
             cmd = prefix[:-1] + ["--as-pid-1", "--"] + cmd + ["--pid-namespace", "--spool", self.spool]
@@ -540,9 +573,16 @@ class Server:
         self.log_path = os.path.join(self.ctl, "log")
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, env={**env, **SERVER_ENV}, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, pass_fds=(listener.fileno(),),
+                                         stderr=subprocess.STDOUT, pass_fds=(listener.fileno(), lifeline),
                                          cwd=self.spool or self.ctl, start_new_session=True)
         listener.close()  # the server's now: when it dies, connecting fails and the launcher goes cold
+        os.close(lifeline)
+
+    def cut_lifeline(self) -> None:
+        """Close the host's end of the lifeline, as this process's death would: the server ends."""
+        if self.lifeline is not None:
+            os.close(self.lifeline)
+            self.lifeline = None
 
     def launcher(self, cold: list[str], fds: tuple[int, ...] = (), keep: str = "") -> list[str]:
         """The command that runs `cold` in this server (or, if it cannot, runs `cold` itself)."""
@@ -580,6 +620,7 @@ class Server:
 
     def close(self) -> None:
         import shutil
+        self.cut_lifeline()
         if self.alive():
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)

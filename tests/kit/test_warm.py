@@ -100,6 +100,49 @@ def test_the_launcher_dying_ends_its_job_and_signals_are_relayed(host_server, tm
         assert _gone(job)
 
 
+def _family(proc: subprocess.Popen) -> list[int]:
+    """The server's process (bwrap's, sandboxed) and every process under it, by their host PIDs."""
+    return [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+
+
+@pytest.mark.parametrize("sandboxed", [False, True], ids=["host", "sandbox"])
+def test_the_server_and_its_job_end_with_the_host_even_when_no_death_signal_comes(sandboxed, tmp_path):
+    """A host's death closes its end of the server's lifeline. Here the host lives on (so neither the
+    parent-death signal nor bwrap's --die-with-parent can fire) and closes it itself, during the
+    server's imports and during a job: each time the server, its job and the job's launcher end."""
+    if sandboxed and sandbox.available():
+        pytest.skip(sandbox.available())
+    wrap = server_sandbox if sandboxed else None
+    importing = warm.Server(("torch",), dict(os.environ), wrap=wrap, allow_code=True)
+    importing.cut_lifeline()  # at once: the server is still importing torch
+    try:
+        importing.proc.wait(120)
+    finally:
+        importing.close()
+    s = warm.Server(("json",), dict(os.environ), wrap=wrap, allow_code=True)
+    try:
+        assert s.wait_ready(120), s.log()
+        job_dir = os.path.join(s.spool, "job") if sandboxed else str(tmp_path)
+        os.makedirs(job_dir, exist_ok=True)
+        started = Path(job_dir) / "started"
+        code = ("import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
+                "open('started', 'w').write('1'); time.sleep(600)")
+        launcher = subprocess.Popen(s.launcher([*(sandbox.argv(job_dir) if sandboxed else ()), sys.executable, "-c", code],
+                                               keep=job_dir if sandboxed else ""), cwd=job_dir)
+        end = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < end:
+            time.sleep(0.05)
+        assert started.exists(), s.log()
+        family = _family(s.proc)
+        assert len(family) >= 3  # the server, its job, the job's own child
+        s.cut_lifeline()
+        s.proc.wait(30)
+        assert launcher.wait(30) != 0
+        assert all(_gone(pid) for pid in family), [psutil.Process(p).cmdline() for p in family if not _gone(p, 0)]
+    finally:
+        s.close()
+
+
 def test_a_job_that_kills_the_server_costs_itself_only_and_the_next_server_is_fresh(tmp_path):
     preload = ("json",)
     first = warm.server(preload, allow_code=True)
