@@ -21,6 +21,9 @@ library only, milliseconds):
   The server ends with the process that started it (the host), however that one died: it holds the
   read end of a pipe (its lifeline) whose write end only the host has, and reading EOF there, between
   jobs or during one, it kills every process left and exits.
+  A preloaded module may define `warm_up_server()`: the server calls it once after the imports (petkit's
+  strategies run one property there, so a job's first check does not pay Hypothesis's set-up); it must
+  start no thread, which the server checks as it checks the imports.
 - **the launcher** (`python -S petkit/warm.py launch --socket S -- COLD_ARGV`): what the kernel
   manager, the referee or `petkit check` start instead of COLD_ARGV. It hands its stdio over to the
   server, relays signals, and exits as the child exited. When the server cannot take the job (none
@@ -522,8 +525,10 @@ def serve(argv: list[str]) -> int:
     import warnings
     warnings.simplefilter("ignore")  # imports' deprecation notes: the jobs show their own
     import importlib
-    for name in filter(None, args.preload.split(",")):
-        importlib.import_module(name)
+    modules = [importlib.import_module(name) for name in filter(None, args.preload.split(","))]
+    for module in modules:  # a module's own first-use set-up, paid once here rather than in every job
+        if callable(getattr(module, "warm_up_server", None)):
+            module.warm_up_server()
     warnings.resetwarnings()
     if threads() != 1:
         print(f"petkit warm server: {threads()} threads after the imports; a fork would copy only one",

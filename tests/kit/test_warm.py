@@ -177,15 +177,32 @@ def test_warm_starts_are_off_with_petkit_warm_0(monkeypatch):
     assert warm.server(("json",)) is None
 
 
-def test_a_server_whose_imports_start_a_thread_is_given_up(tmp_path, monkeypatch):
-    (tmp_path / "threaded_import.py").write_text("import threading, time\n"
-                                                 "threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n")
+THREAD = "threading.Thread(target=time.sleep, args=(600,), daemon=True).start()"
+
+
+@pytest.mark.parametrize("where", ["import", "warm_up_server"])
+def test_a_server_whose_imports_start_a_thread_is_given_up(tmp_path, monkeypatch, where):
+    code = THREAD if where == "import" else f"def warm_up_server():\n    {THREAD}\n"
+    (tmp_path / "threaded_import.py").write_text("import threading, time\n" + code + "\n")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
     try:
         s = warm.server(("threaded_import",), allow_code=True)
         s.proc.wait(120)
         assert "threads after the imports" in s.log()
         assert warm.server(("threaded_import",), allow_code=True) is None  # the cold path from now on
+    finally:
+        warm.close_all()
+
+
+def test_a_preloaded_modules_warm_up_runs_once_in_the_server_before_any_job(tmp_path, monkeypatch):
+    (tmp_path / "warmed.py").write_text("import os\ncalls = []\n"
+                                        "def warm_up_server():\n    calls.append(os.getpid())\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    try:
+        s = warm.server(("warmed", "petkit.checks.strategies"), allow_code=True)
+        assert s.wait_ready(120), s.log()
+        code = ("import os, warmed, hypothesis.core; print(warmed.calls == [os.getppid()], warmed.calls != [os.getpid()])")
+        assert [_job(s, code).stdout for _ in range(2)] == ["True True\n"] * 2  # in the server, once, not per job
     finally:
         warm.close_all()
 
