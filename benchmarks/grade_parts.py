@@ -79,14 +79,13 @@ def main(argv=None) -> int:
     from petkit.registry import lesson as find
     if sandbox.available():
         raise SystemExit(f"the sandbox does not work here: {sandbox.available()}")
-    os.environ.update(tools_env())
+    os.environ.update(tools_env(), NBGRADER_EXECUTION="autograde")  # as nbgrader's kernels have it
     source = notebooks.source_notebook(find(args.lesson))
     rows: dict[str, dict[str, list[float]]] = {"cold": {}, "warm": {}}
     t = time.perf_counter()
-    server = warm_grading.kernel_server(source, args.lesson, True)
-    referee_env = {**os.environ, "PYTHONPATH": str(__import__("petkit").ROOT), "OMP_NUM_THREADS": "1"}
-    given = "".join(next(c for c in source["cells"] if _id(c) == notebooks.GIVEN_ID)["source"])
-    warm_grading.referee_server(given, args.lesson, referee_env, True)
+    # one server for the kernels and the referee, as petkit grade has it
+    server = warm_grading.grading_server(warm_grading.given_cell(source), args.lesson, True,
+                                         env=warm_grading.grading_env())
     started = time.perf_counter() - t
     if server is None:
         raise SystemExit("no warm server could start here (PETKIT_WARM=0, or see petkit/warm.py)")
@@ -98,7 +97,7 @@ def main(argv=None) -> int:
             for k, v in parts.items():
                 rows[mode].setdefault(k, []).append(v)
     warm.close_all()
-    print(f"{args.lesson}, median of {args.repeat}, seconds ({os.cpu_count()} cores; the warm servers' own start, "
+    print(f"{args.lesson}, median of {args.repeat}, seconds ({os.cpu_count()} cores; the warm server's own start, "
           f"once per grading process: {started:.1f} s)")
     print(f"  {'part':<14}{'cold':>8}{'warm':>8}{'cold/warm':>11}")
     for part in rows["cold"]:

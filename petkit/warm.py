@@ -264,18 +264,23 @@ class _Server:
                     return
                 data += more
             job = json.loads(data)
+            if job.get("ping"):  # the host asks whether the last job (and its cleaning) is over: it is
+                _send(conn, idle=True)
+                return
             keep = job.get("keep") or ""
             if keep != self.kept:  # a new job's folder: what the last job kept goes
                 self.kept = keep
                 self.wipe_spool()
             why = self.refusal(job) or ("" if len(fds) == len(job.get("fds", [])) else "file descriptors missing")
             if why:
+                print(f"refused {job.get('module') or 'code'}: {why}", flush=True)  # the log says why it ran cold
                 _send(conn, refused=why)
                 return
             pid = os.fork()
             if pid == 0:
                 _child(job, fds)  # never returns
             self.dirty = True
+            print(f"job {job.get('module') or 'code'}", flush=True)
         finally:
             for fd in fds:
                 os.close(fd)
@@ -602,6 +607,20 @@ class Server:
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def wait_idle(self, timeout: float = 600) -> bool:
+        """Wait until the server has ended and cleaned up after its last job (it serves one connection
+        at a time, so it answers only then). A job's folder must be made in the spool only after that:
+        the last job's cleaning wipes the spool (a kernel just stopped, and the referee's folder made at
+        once, lost theirs to it). False: the server is gone, or did not answer within `timeout`."""
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.settimeout(timeout)
+                conn.connect(self.socket)
+                conn.sendall(b'{"ping": true}\n')
+                return next(_lines(conn)) == {"idle": True}
+        except OSError:
+            return False
 
     def log(self) -> str:
         try:

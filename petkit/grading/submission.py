@@ -37,7 +37,7 @@ def grade_submission(course, lesson: str, student: str, force: bool = False,
     if early_servers is None:
         early_servers = early_start_pays(1)
     if early_servers:
-        start_servers(course, lesson, student)
+        start_servers(course, lesson)
     conv = Autograde(coursedir=course.coursedir(assignment_id=lesson, student_id=student), config=course.config,
                      log=course.log)
     conv.force = force

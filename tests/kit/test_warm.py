@@ -251,6 +251,33 @@ def test_in_the_sandbox_the_server_is_pid_1_and_a_job_leaves_nothing_behind(sand
     assert second.stdout.strip() == str(sorted({"job-b", os.path.basename(s.spool)} | engine)) + " ['tmp']"
 
 
+def test_a_folder_made_for_the_next_job_is_not_wiped_by_the_last_jobs_cleaning(sandboxed_server):
+    """A stopped job's cleaning wipes the spool (the sandbox's /tmp); the next job's folder (the referee's
+    right after a kernel) is made only once the server says it is idle (warm_grading.spool_of)."""
+    from petkit.grading.warm_grading import spool_of
+    s = sandboxed_server
+    first_dir = os.path.join(s.spool, "first")
+    os.mkdir(first_dir)
+    started = Path(first_dir) / "started"
+    code = ("import os, subprocess, sys, time\n"
+            "for i in range(3000): open(f'/tmp/left-{i}', 'w').write('x' * 100)\n"  # a cleaning that takes a while
+            "kids = [subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']) for _ in range(5)]\n"
+            "open('started', 'w').write('1'); time.sleep(600)\n")
+    first = subprocess.Popen(s.launcher([*sandbox.argv(first_dir), sys.executable, "-c", code], keep=first_dir),
+                             cwd=first_dir)
+    end = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < end:
+        time.sleep(0.05)
+    assert started.exists(), s.log()
+    first.kill()  # as a kernel manager's shutdown ends a kernel: the server cleans up behind it
+    first.wait()
+    nxt = os.path.join(spool_of(s), "next")
+    os.mkdir(nxt)
+    Path(nxt, "job.json").write_text("{}")
+    done = _job(s, "import os; print(sorted(os.listdir('.')))", cold_prefix=sandbox.argv(nxt), keep=nxt)
+    assert done.returncode == 0 and done.stdout.strip() == "['job.json', 'tmp']", (done.stdout, done.stderr)  # tmp: the sandbox's mount point
+
+
 def test_in_the_sandbox_a_job_sees_neither_the_host_nor_the_server_socket(sandboxed_server, tmp_path):
     s = sandboxed_server
     job_dir = os.path.join(s.spool, "job")
@@ -311,10 +338,11 @@ def test_petkit_check_forks_each_exercise_and_gets_the_cold_results(monkeypatch,
 
 
 @pytest.mark.slow
-def test_the_servers_started_early_are_the_ones_the_kernel_and_the_referee_then_use(tmp_path, monkeypatch):
-    """warm_grading.start_servers starts the kernels' and the referee's servers side by side before
-    nbgrader sets up; they must be keyed as the later requests are, or each start is wasted work and
-    a second pair is started when the kernel and the referee first ask."""
+def test_the_server_started_early_is_the_one_the_kernels_and_the_referee_then_use(tmp_path, monkeypatch):
+    """warm_grading.start_servers starts the grading server before nbgrader sets up; it must be keyed
+    as the kernels' and the referee's later requests are (one server serves both: same imports, same
+    environment), or its start is wasted work, a second server is started, or a job is refused and
+    runs cold. Its log names every job it ran and every one it refused."""
     from petkit import notebooks
     from petkit.grading import warm_grading
     from petkit.grading.course import Course
@@ -328,12 +356,17 @@ def test_the_servers_started_early_are_the_ones_the_kernel_and_the_referee_then_
     grader = Course(course)
     grader.release("softmax")
     warm.close_all()
+    if not warm.enabled():
+        pytest.skip("warm starts are off here")
     try:
-        warm_grading.start_servers(grader, "softmax", "early")
+        warm_grading.start_servers(grader, "softmax")
         started = dict(warm._servers)
-        assert len(started) == (2 if warm.enabled() else 0)
+        assert len(started) == 1
         graded = grade_submission(grader, "softmax", "early", early_servers=False)
         assert not graded.problem and graded.score == graded.max_score == 5, (graded.problem, graded.notes)
-        assert warm._servers == started, "\n".join(" ".join(k[0]) for k in warm._servers)  # the very same two servers: none started afresh
+        assert warm._servers == started, "\n".join(" ".join(k[0]) for k in warm._servers)  # none started afresh
+        log = next(iter(started.values())).log()
+        assert "refused" not in log, log
+        assert "job ipykernel_launcher" in log and "job petkit.grading.sealed" in log, log
     finally:
         warm.close_all()
