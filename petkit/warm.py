@@ -535,6 +535,9 @@ def serve(argv: list[str]) -> int:
         if callable(getattr(module, "warm_up_server", None)):
             module.warm_up_server()
     warnings.resetwarnings()
+    import gc
+    gc.collect()
+    gc.freeze()  # the imports' objects: never scanned by a job's collections, nor copied by them (copy-on-write)
     if threads() != 1:
         print(f"petkit warm server: {threads()} threads after the imports; a fork would copy only one",
               flush=True)

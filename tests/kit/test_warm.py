@@ -50,6 +50,8 @@ def test_a_job_runs_in_a_fork_of_the_server_and_exits_as_it_did(host_server):
     """, env={**os.environ, "PYTEST_CURRENT_TEST": "another"}, cwd="/")
     assert done.returncode == 3, done.stderr
     assert "argv [] cwd / flag None" in done.stdout and "to stderr" in done.stderr
+    frozen = _job(host_server, "import gc; print(gc.get_freeze_count())")  # the server's imports: out of the jobs' collections
+    assert int(frozen.stdout) > 1000, frozen.stderr
     killed = _job(host_server, "import os; os.kill(os.getpid(), 9)")
     assert killed.returncode == -signal.SIGKILL
 
