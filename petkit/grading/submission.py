@@ -16,8 +16,8 @@ from petkit.grading.results import Graded, result
 def grade_submission(course, lesson: str, student: str, force: bool = False,
                      early_servers: bool | None = None) -> Graded:
     """Grade one student's submission of LESSON; never raises for a fault in the submission.
-    `early_servers`: start the warm servers side by side first (warm_grading.start_servers); by default
-    where this one grading process has the cores for it."""
+    `early_servers`: start the warm server before nbgrader sets up (warm_grading.start_servers); by
+    default where this one grading process has the cores for it."""
     from nbgrader.converters import Autograde
     course.check_student_ids([student])
     folder = course.root / "submitted" / student / lesson
