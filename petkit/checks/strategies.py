@@ -79,7 +79,8 @@ def tensors(draw, shape, dtype=torch.float32, magnitude: float = 20.0):
 
 def warm_up_server() -> None:
     """Called once by a warm server (petkit.warm) after its imports, before it forks any job: one
-    property over petkit's own strategies (no learner code, no torch op, no thread), so that the first
+    property over petkit's own strategies (no learner code; tensors of a few elements, too small for
+    torch to start its thread pool: the server checks it still holds one thread), so that the first
     check each forked job runs does not pay Hypothesis's first-run set-up (about 0.15 s: most of what
     a re-check in `petkit watch` cost beyond the checks themselves). It draws from its own fixed seed
     and touches no state a job's properties read: theirs are seeded per property (or per student)."""
