@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -61,10 +62,23 @@ def _scratch_course(root: Path, task: dict):
     return course
 
 
+# One grading at a time per process. A Dask worker runs tasks in several threads by default (`dask worker`
+# starts one thread per core), but a grading sets the process's environment (the task's PETKIT_*
+# settings, nbgrader's NBGRADER_EXECUTION) and forks its kernels and referee runs from this process's
+# warm server, whose spool a job's start wipes of every folder but its own: two gradings side by side
+# would lose each other's scratch folders. Threads take turns; `dask worker --nthreads 1 --nworkers N`
+# gets N at once.
+_ONE_AT_A_TIME = threading.Lock()
+
+
 def grade_in_scratch(shared: dict, student: dict) -> dict:
     """Grade one student's submission in a private scratch course; return what to commit. `shared`
     is the same for every student (sent once to a Dask cluster), `student` is its own."""
-    task = {**shared, **student}
+    with _ONE_AT_A_TIME:
+        return _grade_in_scratch({**shared, **student})
+
+
+def _grade_in_scratch(task: dict) -> dict:
     lesson, student = task["lesson"], task["student"]
     with tempfile.TemporaryDirectory(prefix="petkit-grade-") as tmp:
         course = _scratch_course(Path(tmp) / "course", task)

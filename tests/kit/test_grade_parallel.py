@@ -139,3 +139,31 @@ def test_a_dask_cluster_grades_into_a_postgresql_gradebook(tmp_path, monkeypatch
     finally:
         server.cleanup()
         shutil.rmtree(pgdata, ignore_errors=True)
+
+
+def test_gradings_in_one_process_take_turns(monkeypatch):
+    """A Dask worker runs tasks in one thread per core by default; a grading sets the process's
+    environment and forks from the process's warm server (whose spool a job's start wipes), so the
+    threads of one process grade one at a time (a mock grading, to count how many run at once)."""
+    import threading
+    from petkit.grading import parallel
+    running, most, lock = [0], [0], threading.Lock()
+
+    def grading(task):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        return {"student": task["student"]}
+
+    monkeypatch.setattr(parallel, "_grade_in_scratch", grading)
+    results = []
+    threads = [threading.Thread(target=lambda i=i: results.append(parallel.grade_in_scratch({}, {"student": f"s{i}"})))
+               for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1 and sorted(r["student"] for r in results) == ["s0", "s1", "s2", "s3"]
