@@ -179,7 +179,8 @@ def _one_worker(plan, pending, skip, student, timeout, memory_mb, results, notes
            "mistakes": misconceptions.pack(pending.values())}
     from petkit.grading import warm_grading
     env = warm_grading.referee_env(student)
-    server = warm_grading.referee_server(plan.given, plan.lesson, env, plan.sandbox)  # None: a fresh Python
+    # the kernels' server (one per grading process); None: a fresh Python
+    server = warm_grading.grading_server(plan.given, plan.lesson, plan.sandbox, env=env)
     with tempfile.TemporaryDirectory(prefix="petkit-referee-", dir=warm_grading.spool_of(server)) as cwd:
         prefix = sandbox.argv(Path(cwd)) if plan.sandbox else []
         launcher = (lambda argv, fds: server.launcher(argv, fds, keep=cwd)) if server else None

@@ -98,12 +98,6 @@ def kernel_server(nb: dict, lesson: str, sandboxed: bool, wait: bool = True) -> 
     return grading_server(given_cell(nb), lesson, sandboxed, wait=wait)
 
 
-def referee_server(given: str, lesson: str, env: dict[str, str], sandboxed: bool,
-                   wait: bool = True) -> warm.Server | None:
-    """The warm server for the referee's sealed runs of `lesson` (jobs get `env`): the kernels' one."""
-    return grading_server(given, lesson, sandboxed, env=env, wait=wait)
-
-
 def early_start_pays(graders: int) -> bool:
     """Whether starting the server early (start_servers) saves time with `graders` grading processes at
     once: only with two cores each, where its imports run beside nbgrader's set-up. With fewer they only
