@@ -25,3 +25,8 @@ def environ(**values: str):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+from petkit import deferred as _deferred  # noqa: E402
+
+_deferred.defer()
