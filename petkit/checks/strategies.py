@@ -3,6 +3,7 @@ declares a property (so every property runs with the same settings, examples and
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 
 import numpy as np
@@ -55,22 +56,46 @@ def prop(*strategies, cost: int = 1, **named):
 FLOAT_DTYPES = (torch.float32, torch.float64)
 
 
-def _pick(value):
-    return value if isinstance(value, st.SearchStrategy) else st.just(value)
+# The strategies are made once per set of arguments and drawn from many times (lru_cache): made again at
+# every draw, each new object is validated by Hypothesis again (a tenth of a property's time), and the
+# draws are the same either way.
+_CACHE = functools.partial(functools.lru_cache, maxsize=1024)
 
 
+@_CACHE()
 def shapes(min_dims: int = 1, max_dims: int = 3, min_side: int = 1, max_side: int = 4):
     return st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims).map(tuple)
 
 
-@st.composite
-def tensors(draw, shape, dtype=torch.float32, magnitude: float = 20.0):
+@_CACHE()
+def _values(magnitude: float, numel: int):
+    return st.lists(st.floats(-magnitude, magnitude, allow_nan=False, allow_infinity=False, width=32),
+                    min_size=numel, max_size=numel)
+
+
+@_CACHE()
+def _one_of(*values):
+    return st.sampled_from(values)
+
+
+@_CACHE()
+def _targets(n: int, classes: int):
+    return st.lists(st.integers(0, classes - 1), min_size=n, max_size=n)
+
+
+def tensors(shape, dtype=torch.float32, magnitude: float = 20.0):
     """Float tensors of `shape` (a tuple or a strategy of tuples) with values in [-magnitude, magnitude],
     some of them not contiguous in memory (a strided view, as `logits.T` or `x[:, ::2]` give)."""
-    shape, dtype = tuple(draw(_pick(shape))), draw(_pick(dtype))
+    return _tensors(tuple(shape) if isinstance(shape, (list, torch.Size)) else shape, dtype, float(magnitude))
+
+
+@_CACHE()
+@st.composite
+def _tensors(draw, shape, dtype, magnitude):
+    shape = tuple(draw(shape) if isinstance(shape, st.SearchStrategy) else shape)
+    dtype = draw(dtype) if isinstance(dtype, st.SearchStrategy) else dtype
     numel = int(np.prod(shape)) if shape else 1
-    values = draw(st.lists(st.floats(-magnitude, magnitude, allow_nan=False, allow_infinity=False, width=32),
-                           min_size=numel, max_size=numel))
+    values = draw(_values(magnitude, numel))
     t = torch.tensor(values, dtype=torch.float32).reshape(shape).to(dtype)
     if numel > 1 and draw(st.booleans()):
         t = torch.stack([t, torch.zeros_like(t)], dim=-1)[..., 0]  # same values, every other element
@@ -94,12 +119,13 @@ def warm_up_server() -> None:
 HALF_DTYPES = (torch.float16, torch.bfloat16)
 
 
+@_CACHE()
 @st.composite
 def logits(draw, min_dims: int = 1, max_dims: int = 3, dtypes=FLOAT_DTYPES, extreme: bool = True):
     """Activations of assorted shapes and float dtypes; with `extreme`, some of magnitude up to 1e4 in
     float32/float64 (half precision rounds 1e4 to a step of 8 or 64: its softmax is not determined there)."""
-    dtype = draw(st.sampled_from(dtypes))
-    magnitude = draw(st.sampled_from([10.0, 1e4] if extreme and dtype not in HALF_DTYPES else [10.0]))
+    dtype = draw(_one_of(*dtypes))
+    magnitude = draw(_one_of(10.0, 1e4) if extreme and dtype not in HALF_DTYPES else _one_of(10.0))
     return draw(tensors(shapes(min_dims, max_dims), dtype, magnitude))
 
 
@@ -116,13 +142,14 @@ def dims(x: torch.Tensor):
     return st.integers(-x.ndim, x.ndim - 1) if x.ndim else st.sampled_from([0, -1])
 
 
+@_CACHE()
 @st.composite
 def classification(draw, max_rows: int = 6, max_classes: int = 5, magnitude: float = 10.0,
                    dtypes=FLOAT_DTYPES):
     """(logits of shape (n, c), integer targets in [0, c)) with n, c >= 1."""
     n = draw(st.integers(1, max_rows))
     c = draw(st.integers(1, max_classes))
-    mag = draw(st.sampled_from([magnitude, 1e4]))
-    x = draw(tensors((n, c), st.sampled_from(dtypes), mag))
-    t = torch.tensor(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)), dtype=torch.long)
+    mag = draw(_one_of(magnitude, 1e4))
+    x = draw(tensors((n, c), _one_of(*dtypes), mag))
+    t = torch.tensor(draw(_targets(n, c)), dtype=torch.long)
     return x, t
