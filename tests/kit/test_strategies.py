@@ -47,3 +47,12 @@ def test_the_reference_meets_torch_within_torchs_own_half_precision_tolerances()
                 rtol, atol = tolerance(x, error=error)
                 torch.testing.assert_close(ours(x, dim=1), theirs(x, dim=1), rtol=rtol, atol=atol)
             torch.testing.assert_close(sigmoid(x), torch.sigmoid(x.double()).to(dtype))
+
+
+def test_a_strategy_is_made_once_per_set_of_arguments_and_a_shape_may_be_a_list_or_a_size():
+    from petkit.checks import strategies as S
+    assert S.logits() is S.logits() and S.classification() is S.classification()  # not validated again per draw
+    assert S.tensors((2, 3), torch.float64, 5) is S.tensors([2, 3], torch.float64, 5.0) is S.tensors(torch.Size([2, 3]), torch.float64, 5)
+    drawn = _drawn(S.tensors([2, 3], torch.float64, 5), n=20)
+    assert {x.shape for x in drawn} == {torch.Size([2, 3])} and {x.dtype for x in drawn} == {torch.float64}
+    assert all(x.abs().max() <= 5 for x in drawn) and any(x.abs().max() > 1 for x in drawn)
