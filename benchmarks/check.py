@@ -12,6 +12,8 @@ import time
 
 from petkit import ROOT
 
+TARGET = 1.2  # `petkit check softmax` cold, as a multiple of `python -c "import torch"`
+
 
 def _time(cmd: list[str], expect_rc: int = 0) -> float:
     start = time.perf_counter()
@@ -34,10 +36,10 @@ def bench_check(runs: int) -> int:
             t_check.append(_time(check))
         b, c = statistics.median(t_base), statistics.median(t_check)
         rows.append((lesson, c, b, c / b))
-    print(f"{'command':<46} {'median s':>9} {'import torch s':>15} {'ratio':>6}  (target <= 2.5)")
+    print(f"{'command':<46} {'median s':>9} {'import torch s':>15} {'ratio':>6}  (target <= {TARGET}, issue 16)")
     for lesson, c, b, r in rows:
         print(f"{'petkit check ' + lesson + ' --impl solutions':<46} {c:>9.2f} {b:>15.2f} {r:>6.2f}")
-    return 0 if all(r <= 2.5 for *_, r in rows) else 1
+    return 0 if all(r <= TARGET for *_, r in rows) else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,17 @@ def _start(*args):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def _alive(pids) -> list[int]:
+    left = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                left.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return left
+
+
 @pytest.mark.slow
 def test_a_killed_forced_run_leaves_nothing_running_and_the_rerun_says_who_it_missed(tmp_path):
     course = _copy_course(tmp_path)
@@ -45,8 +56,9 @@ def test_a_killed_forced_run_leaves_nothing_running_and_the_rerun_says_who_it_mi
     assert seen, "the forced run started no worker"
     os.kill(run.pid, signal.SIGKILL)
     run.communicate(timeout=60)
-    time.sleep(5)
-    left = [pid for pid in seen if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    deadline = time.monotonic() + 30  # the workers' parent-death signal and the servers' lifelines: seconds at most
+    while (left := _alive(seen)) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert not left, [" ".join(psutil.Process(p).cmdline())[:200] for p in left]
 
     again = grade("autograde", "softmax", "--workers", "2", "--course", str(course), env=FAST_GRADING, timeout=1200)
