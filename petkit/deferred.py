@@ -16,9 +16,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import threading
 import types
 
 SLOW = "rfc3987_syntax"
+_FIRST_USE = threading.Lock()
 
 
 class _StandIn(types.ModuleType):
@@ -32,15 +34,16 @@ class _StandIn(types.ModuleType):
 
 
 def _real(name: str) -> types.ModuleType:
-    module = sys.modules.get(name)
-    if isinstance(module, _StandIn):
-        del sys.modules[name]
-        try:
-            module = importlib.import_module(name)
-        except BaseException:
-            sys.modules.setdefault(name, _stand_in(name, module.__spec__))  # as it was: it fails again on use
-            raise
-    return module if module is not None else importlib.import_module(name)
+    with _FIRST_USE:  # two threads at their first use: one imports, the other then finds the module
+        module = sys.modules.get(name)
+        if isinstance(module, _StandIn):
+            sys.modules.pop(name)
+            try:
+                importlib.import_module(name)
+            except BaseException:
+                sys.modules.setdefault(name, module)  # as it was: the next use tries (and fails) again
+                raise
+    return importlib.import_module(name)  # waits, as `import` does, for an import another thread has under way
 
 
 def _stand_in(name: str, spec) -> _StandIn:

@@ -45,3 +45,18 @@ def test_the_stand_in_becomes_the_real_module_on_first_use_and_its_submodules_im
                   "print(before, ok, type(after).__name__, hasattr(after, 'RFC3987_SYNTAX_TERMS') or "
                   "hasattr(rfc3987_syntax, 'is_valid_syntax'))")
     assert out == "_StandIn True module True", out
+
+
+def test_threads_at_their_first_use_all_get_the_real_answer():
+    out = _python("import sys, threading, petkit\n"
+                  "from rfc3987_syntax import is_valid_syntax\n"
+                  "got, errors = [], []\n"
+                  "def use():\n"
+                  "    try:\n"
+                  "        got.append(is_valid_syntax('iri', 'http://example.com/é'))\n"
+                  "    except Exception as e:\n"
+                  "        errors.append(repr(e))\n"
+                  "ts = [threading.Thread(target=use) for _ in range(6)]\n"
+                  "[t.start() for t in ts]; [t.join() for t in ts]\n"
+                  "print(got == [True] * 6, errors[:1])")
+    assert out == "True []", out
