@@ -6,6 +6,10 @@ import contextlib
 import os
 from pathlib import Path
 
+from petkit import deferred as _deferred
+
+_deferred.defer()  # before anything imports nbformat: see petkit/deferred.py
+
 __version__ = "0.1.0"
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +30,3 @@ def environ(**values: str):
             else:
                 os.environ[k] = v
 
-
-from petkit import deferred as _deferred  # noqa: E402
-
-_deferred.defer()

@@ -56,29 +56,38 @@ def prop(*strategies, cost: int = 1, **named):
 FLOAT_DTYPES = (torch.float32, torch.float64)
 
 
-# The strategies are made once per set of arguments and drawn from many times (lru_cache): made again at
-# every draw, each new object is validated by Hypothesis again (a tenth of a property's time), and the
-# draws are the same either way.
-_CACHE = functools.partial(functools.lru_cache, maxsize=1024)
+def _made_once(make):
+    """Make the strategy once per set of arguments and draw from it many times: made again at every
+    draw, each new object is validated by Hypothesis again (a tenth of a property's time), and the
+    draws are the same either way. Arguments that cannot be a key (a list of dtypes) make it afresh."""
+    cached = functools.lru_cache(maxsize=1024)(make)
+
+    @functools.wraps(make)
+    def made(*args, **kwargs):
+        try:
+            return cached(*args, **kwargs)
+        except TypeError:  # unhashable arguments (or a TypeError of make's own, which the call repeats)
+            return make(*args, **kwargs)
+    return made
 
 
-@_CACHE()
+@_made_once
 def shapes(min_dims: int = 1, max_dims: int = 3, min_side: int = 1, max_side: int = 4):
     return st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims).map(tuple)
 
 
-@_CACHE()
+@_made_once
 def _values(magnitude: float, numel: int):
     return st.lists(st.floats(-magnitude, magnitude, allow_nan=False, allow_infinity=False, width=32),
                     min_size=numel, max_size=numel)
 
 
-@_CACHE()
+@_made_once
 def _one_of(*values):
     return st.sampled_from(values)
 
 
-@_CACHE()
+@_made_once
 def _targets(n: int, classes: int):
     return st.lists(st.integers(0, classes - 1), min_size=n, max_size=n)
 
@@ -89,7 +98,7 @@ def tensors(shape, dtype=torch.float32, magnitude: float = 20.0):
     return _tensors(tuple(shape) if isinstance(shape, (list, torch.Size)) else shape, dtype, float(magnitude))
 
 
-@_CACHE()
+@_made_once
 @st.composite
 def _tensors(draw, shape, dtype, magnitude):
     shape = tuple(draw(shape) if isinstance(shape, st.SearchStrategy) else shape)
@@ -119,7 +128,7 @@ def warm_up_server() -> None:
 HALF_DTYPES = (torch.float16, torch.bfloat16)
 
 
-@_CACHE()
+@_made_once
 @st.composite
 def logits(draw, min_dims: int = 1, max_dims: int = 3, dtypes=FLOAT_DTYPES, extreme: bool = True):
     """Activations of assorted shapes and float dtypes; with `extreme`, some of magnitude up to 1e4 in
@@ -142,7 +151,7 @@ def dims(x: torch.Tensor):
     return st.integers(-x.ndim, x.ndim - 1) if x.ndim else st.sampled_from([0, -1])
 
 
-@_CACHE()
+@_made_once
 @st.composite
 def classification(draw, max_rows: int = 6, max_classes: int = 5, magnitude: float = 10.0,
                    dtypes=FLOAT_DTYPES):

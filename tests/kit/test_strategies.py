@@ -56,3 +56,5 @@ def test_a_strategy_is_made_once_per_set_of_arguments_and_a_shape_may_be_a_list_
     drawn = _drawn(S.tensors([2, 3], torch.float64, 5), n=20)
     assert {x.shape for x in drawn} == {torch.Size([2, 3])} and {x.dtype for x in drawn} == {torch.float64}
     assert all(x.abs().max() <= 5 for x in drawn) and any(x.abs().max() > 1 for x in drawn)
+    listed = _drawn(S.logits(dtypes=[torch.float64]), n=20)  # a list cannot be a cache key: made afresh
+    assert {x.dtype for x in listed} == {torch.float64}
