@@ -68,17 +68,40 @@ def checks_preload(lessons: list[str], fastai: bool = False) -> tuple[str, ...]:
     return (*CHECKS_PRELOAD, *mods)
 
 
+MAX_LANES = 4  # exercises checked at once at most (the cores, fewer when fewer are free)
+
+
+def lanes_wanted(count: int) -> int:
+    """How many exercises to check at once: PETKIT_CHECK_JOBS, or one per core this process may use
+    (at most MAX_LANES), never more than there are exercises."""
+    try:
+        wanted = int(os.environ.get("PETKIT_CHECK_JOBS", "0"))
+    except ValueError:
+        wanted = 0
+    if wanted < 1:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        wanted = min(cores, MAX_LANES)
+    return max(1, min(wanted, count))
+
+
 def run(exercises: list[Exercise], impl: str, timeout: float = DEFAULT_TIMEOUT,
         on_result: Callable[[ExerciseResult], None] | None = None,
         on_start: Callable[[Exercise], None] | None = None) -> list[ExerciseResult]:
     """Check each exercise; an exercise that runs past `timeout` seconds or kills the worker is
     reported as such, and a fresh child carries on with the rest. With a warm server (petkit.warm:
     this process keeps it, so `petkit watch` pays the imports once), each exercise gets a child of
-    its own, forked in milliseconds."""
+    its own, forked in milliseconds, and several exercises are checked at once (lanes_wanted), each in
+    a child of the server or of one of its twins; the rows still come in order."""
     results = {e.id: ExerciseResult(e) for e in exercises}
     pending = [e.id for e in exercises]
     from petkit import warm
     server = warm.server(checks_preload(list(dict.fromkeys(e.lesson for e in exercises))))
+    lanes = lanes_wanted(len(pending)) if server is not None else 1
+    if lanes > 1:
+        servers = [server, *server.twins(lanes - 1)]
+        if len(servers) > 1:
+            _in_lanes(pending, impl, timeout, results, on_result, on_start, servers)
+            return [results[e.id] for e in exercises]
     while pending:
         if server is not None:
             pending = _one_worker(pending[:1], impl, timeout, results, on_result, on_start, server) + pending[1:]
@@ -87,47 +110,119 @@ def run(exercises: list[Exercise], impl: str, timeout: float = DEFAULT_TIMEOUT,
     return [results[e.id] for e in exercises]
 
 
-def _one_worker(pending, impl, timeout, results, on_result, on_start=None, server=None) -> list[str]:
+def _in_lanes(pending, impl, timeout, results, on_result, on_start, servers) -> None:
+    """Check the pending exercises, one child per exercise, as many at once as there are `servers`.
+    `on_start` and `on_result` are called in the exercises' order, as the serial run calls them: an
+    exercise is announced once those before it are finished, and its row waits for theirs."""
+    import threading
+    order, todo = list(pending), list(pending)
+    lock = threading.Lock()
+    started, finished = set(), set()
+    head, announced = 0, -1
+    children: list[ChildProcess] = []  # the lanes' children now running (Ctrl-C: killed)
+
+    def show() -> None:  # under the lock
+        nonlocal head, announced
+        while head < len(order):
+            eid = order[head]
+            if eid in started and announced < head:
+                announced = head
+                if on_start:
+                    on_start(results[eid].exercise)
+            if eid not in finished:
+                return
+            if on_result:
+                on_result(results[eid])
+            head += 1
+
+    def began(exercise) -> None:
+        with lock:
+            started.add(exercise.id)
+            show()
+
+    def ended(result) -> None:
+        with lock:
+            started.add(result.exercise.id)
+            finished.add(result.exercise.id)
+            show()
+
+    def lane(server) -> None:
+        while True:
+            with lock:
+                if not todo:
+                    return
+                eid = todo.pop(0)
+            _one_worker([eid], impl, timeout, results, ended, began, server, children)
+
+    threads = [threading.Thread(target=lane, args=(s,), daemon=True) for s in servers]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            t.join()
+    except BaseException:  # Ctrl-C: no lane's child outlives the run
+        with lock:
+            todo.clear()
+            running = list(children)
+        for child in running:
+            child.kill()
+        raise
+
+
+def _one_worker(pending, impl, timeout, results, on_result, on_start=None, server=None, running=None) -> list[str]:
     """One child (a fork of `server` when there is one) checks the pending exercises in turn; returns
     those it did not reach. What the answer started (forks, setsid daemons) ends with the child
-    (ChildProcess's reaping; the server's own for a fork)."""
+    (ChildProcess's reaping; the server's own for a fork). `running`: a list that holds the child while
+    it runs."""
     cmd = [sys.executable, "-m", "petkit.checker_child", "--impl", impl, *pending]
-    current = None
     launcher = (lambda argv, fds: server.launcher(argv, fds)) if server is not None else None
     with ChildProcess(cmd, cwd=os.getcwd(), reap=True, launcher=launcher) as child:
-        while True:
-            try:
-                # the clock starts once the child says which exercise it is on (imports excluded)
-                event = child.next_event(timeout if current else max(timeout, 120))
-            except TimedOut:
-                child.kill()
-                stuck = current or pending[0]
-                _finish(results[stuck], on_result,
-                        problem=f"stopped after {timeout:g} s without finishing: does it loop forever? "
-                                f"(raise the limit with --timeout or PETKIT_TIMEOUT)")
-                return pending[pending.index(stuck) + 1:]
-            if event is None:
-                break
-            if event.get("event") == "start":
-                current = event["exercise"]
-                if on_start:
-                    on_start(results[current].exercise)
-            elif event.get("event") == "outcome":
-                results[event["exercise"]].outcomes.append(event)
-            elif event.get("event") == "done":
-                result = results[event["exercise"]]
-                result.printed, result.printed_chars = event.get("printed", ""), event.get("printed_chars", 0)
-                result.mistakes = [str(m) for m in event.get("mistakes", [])]
-                _finish(result, on_result)
-                current = None
-            elif event.get("event") == "finished":
-                break  # an answer's thread or child may keep the pipe open: nothing more will come
-        unfinished = [e for e in pending if results[e].status == "not run"]
-        if not unfinished:
-            return []
-        stuck = current or unfinished[0]
-        _finish(results[stuck], on_result, problem=f"the process running it died ({child.ended()})")
-        return [e for e in unfinished if e != stuck]
+        if running is not None:
+            running.append(child)
+        try:
+            return _follow(child, pending, timeout, results, on_result, on_start)
+        finally:
+            if running is not None:
+                running.remove(child)
+
+
+def _follow(child, pending, timeout, results, on_result, on_start) -> list[str]:
+    """Read the child's events into `results` until it is done, stuck or dead; returns the exercises it
+    did not reach."""
+    current = None
+    while True:
+        try:
+            # the clock starts once the child says which exercise it is on (imports excluded)
+            event = child.next_event(timeout if current else max(timeout, 120))
+        except TimedOut:
+            child.kill()
+            stuck = current or pending[0]
+            _finish(results[stuck], on_result,
+                    problem=f"stopped after {timeout:g} s without finishing: does it loop forever? "
+                            f"(raise the limit with --timeout or PETKIT_TIMEOUT)")
+            return pending[pending.index(stuck) + 1:]
+        if event is None:
+            break
+        if event.get("event") == "start":
+            current = event["exercise"]
+            if on_start:
+                on_start(results[current].exercise)
+        elif event.get("event") == "outcome":
+            results[event["exercise"]].outcomes.append(event)
+        elif event.get("event") == "done":
+            result = results[event["exercise"]]
+            result.printed, result.printed_chars = event.get("printed", ""), event.get("printed_chars", 0)
+            result.mistakes = [str(m) for m in event.get("mistakes", [])]
+            _finish(result, on_result)
+            current = None
+        elif event.get("event") == "finished":
+            break  # an answer's thread or child may keep the pipe open: nothing more will come
+    unfinished = [e for e in pending if results[e].status == "not run"]
+    if not unfinished:
+        return []
+    stuck = current or unfinished[0]
+    _finish(results[stuck], on_result, problem=f"the process running it died ({child.ended()})")
+    return [e for e in unfinished if e != stuck]
 
 
 def _finish(result: ExerciseResult, on_result, problem: str = "") -> None:

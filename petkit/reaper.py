@@ -11,8 +11,25 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
+
+# Processes this one started that are nobody's leftovers (a warm server and its twins, a supervised child
+# still running beside another one): kill_new spares them and everything below them.
+_kept: set[int] = set()
+# held while a child is started and kept, and while leftovers are listed and killed: a sibling's child,
+# started that moment, is either not listed yet or kept already (never killed as a leftover)
+starting = threading.RLock()
+
+
+def keep(pid: int) -> None:
+    """Never count `pid` and its descendants as a run's leftovers (until `release(pid)`)."""
+    _kept.add(pid)
+
+
+def release(pid: int) -> None:
+    _kept.discard(pid)
 
 
 def become_subreaper() -> bool:
@@ -34,12 +51,27 @@ def descendants() -> set[tuple[int, float]]:
         return set()
 
 
-def kill_new(before: set[tuple[int, float]]) -> int:
-    """Kill every descendant that was not there `before`, and collect the exit status of those that
-    were re-parented to this process (so they do not linger as zombies). Returns how many."""
+def kill_new(before: set[tuple[int, float]], spare: set[int] = frozenset()) -> int:
+    """Kill every descendant that was not there `before`, except the kept processes (keep) and `spare`,
+    and what runs below them; collect the exit status of those that were re-parented to this process
+    (so they do not linger as zombies). Returns how many."""
+    with starting:
+        return _kill_new(before, spare)
+
+
+def _kill_new(before: set[tuple[int, float]], spare: set[int]) -> int:
     import psutil
+    new = descendants() - before  # listed first: a process made later below a kept one is not in it
+    kept = set(spare) | _kept
+    for pid in list(kept):
+        try:
+            kept |= {p.pid for p in psutil.Process(pid).children(recursive=True)}
+        except psutil.Error:
+            pass
     killed = []
-    for pid, started in descendants() - before:
+    for pid, started in new:
+        if pid in kept:
+            continue
         try:
             p = psutil.Process(pid)
             if p.create_time() == started:

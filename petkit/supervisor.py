@@ -6,7 +6,8 @@ thread and takes them one at a time with a time limit (`next_event(timeout)`); l
 JSON objects, or that lack the token the parent gave (`token`), are dropped, so code in the child
 cannot forge an event without knowing the token. The child runs in a session of its own, and
 `kill()` ends its whole process group, and with `reap` every process that appeared below the parent
-while the child ran (setsid daemons, forks: petkit.reaper). `ended()` says in words how it died.
+while the child ran (setsid daemons, forks: petkit.reaper), except what runs below another child still
+supervised beside it (petkit.checker's lanes). `ended()` says in words how it died.
 
 Standard library only: `petkit check` must not pay for importing torch twice.
 """
@@ -51,11 +52,14 @@ class ChildProcess:
             argv = [*argv, str(write_fd)]  # the child writes its events to the file descriptor it is given
         if launcher is not None:
             argv = launcher(argv, (write_fd,) if event_fd else ())
-        self.proc = subprocess.Popen(
-            argv, cwd=cwd, env=env, start_new_session=True,
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL if event_fd else subprocess.PIPE, stderr=subprocess.PIPE,
-            pass_fds=(write_fd,) if event_fd else ())
+        from petkit import reaper
+        with reaper.starting:  # a sibling's reaping never sees it unkept
+            self.proc = subprocess.Popen(
+                argv, cwd=cwd, env=env, start_new_session=True,
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL if event_fd else subprocess.PIPE, stderr=subprocess.PIPE,
+                pass_fds=(write_fd,) if event_fd else ())
+            reaper.keep(self.proc.pid)  # not a leftover of a sibling's run, while it runs
         if event_fd:
             os.close(write_fd)
             events = os.fdopen(read_fd, "rb")
@@ -112,8 +116,9 @@ class ChildProcess:
         except ProcessLookupError:
             pass
         self.proc.wait()
+        from petkit import reaper
+        reaper.release(self.proc.pid)
         if self._reaped is not None:
-            from petkit import reaper
             reaper.kill_new(self._reaped)
 
     def ended(self) -> str:

@@ -18,6 +18,10 @@ library only, milliseconds):
   namespace, of which the server is PID 1, so no learner code can signal it; on the host: every
   descendant, the server being a child subreaper) and the scratch outside the job's own folder is
   wiped (/tmp, /dev/shm, the spool): nothing one job leaves reaches the next or the server.
+  On the host, between jobs, it can fork **twins** (Server.twins): servers as clean as it is, that cost
+  no imports and serve jobs on a socket of their own beside it (`petkit check` runs exercises at once
+  in them); its cleaning spares them and what runs below them, each cleans after its own jobs, and a twin
+  ends with its own lifeline or with the server (after it cleaned: the server waits for it).
   The server ends with the process that started it (the host), however that one died: it holds the
   read end of a pipe (its lifeline) whose write end only the host has, and reading EOF there, between
   jobs or during one, it kills every process left and exits.
@@ -215,6 +219,7 @@ class _Server:
         # what the imports set (torch: KMP_DUPLICATE_LIB_OK ...): a job may have it already, the same
         self.added = {k: v for k, v in os.environ.items() if k not in env and k not in PER_JOB_ENV}
         self.kept = ""  # the last job's own folder (a restarted kernel finds its files again)
+        self.twins: dict[int, float] = {}  # pid -> start time of the twins forked from this server (host only)
 
     def serve(self) -> None:
         """Serve jobs until the host goes away (then: kill every process left, and return)."""
@@ -237,6 +242,17 @@ class _Server:
                             self.clean()
         except _HostGone:
             self.clean()
+            self.wait_for_twins()
+
+    def wait_for_twins(self, within: float = 10) -> None:
+        """The host is gone: each twin cleans after its own job (it saw its lifeline close too) and ends;
+        then anything left goes. Before this server ends: a twin dies with it (its death signal)."""
+        import time
+        end = time.monotonic() + within
+        while self.live_twins() and time.monotonic() < end:
+            self.reap(-1)
+            time.sleep(0.01)
+        _kill_descendants()
 
     def refusal(self, job: dict) -> str:
         module = job.get("module")
@@ -267,6 +283,9 @@ class _Server:
             if job.get("ping"):  # the host asks whether the last job (and its cleaning) is over: it is
                 _send(conn, idle=True)
                 return
+            if job.get("twin"):
+                self.fork_twin(conn, fds)
+                return
             keep = job.get("keep") or ""
             if keep != self.kept:  # a new job's folder: what the last job kept goes
                 self.kept = keep
@@ -296,6 +315,29 @@ class _Server:
             _send(conn, exit=code)
         except OSError:
             pass
+
+    def fork_twin(self, conn: socket.socket, fds: list[int]) -> None:
+        """Fork a twin: a second server, as clean as this one is between jobs (it ran no learner code),
+        serving on the listener the host sent, ending when the host's end of the new lifeline closes (or
+        this server dies). On the host only: in the sandbox, the server is PID 1 of its namespace and kills
+        every process in it after a job, twins included."""
+        if self.pid_namespace or len(fds) != 2:
+            _send(conn, refused="twins run on the host only" if self.pid_namespace else "file descriptors missing")
+            return
+        pid = os.fork()
+        if pid == 0:
+            _twin(self, conn, fds)  # never returns
+        self.twins[pid] = _started(pid)
+        print(f"twin {pid}", flush=True)
+        try:
+            _send(conn, twin=pid)
+        except OSError:
+            pass
+
+    def live_twins(self) -> tuple[int, ...]:
+        """The twins still running (a pid with another start time is a process that took a dead twin's pid)."""
+        self.twins = {pid: t for pid, t in self.twins.items() if t and _started(pid) == t}
+        return tuple(self.twins)
 
     def follow(self, conn: socket.socket, pid: int) -> int:
         """Wait for the child to end, relaying signals; kill it when the launcher goes away."""
@@ -350,7 +392,7 @@ class _Server:
                     break
                 _wait_all()
         else:
-            _kill_descendants()
+            _kill_descendants(spare=self.live_twins())  # a twin's jobs are its own to clean after
         self.wipe_spool()
         if self.pid_namespace:
             _empty("/dev/shm", spare=())
@@ -387,11 +429,19 @@ def _wait_all() -> None:
             continue
 
 
-def _kill_descendants() -> None:
+def _kill_descendants(spare: tuple[int, ...] = ()) -> None:
+    """Kill every process below this one, except the `spare` ones and what runs below them."""
     import psutil
     me = psutil.Process()
     for _ in range(100):
-        left = me.children(recursive=True)
+        left = me.children(recursive=True)  # listed first: one made later below a spared one is not in it
+        kept = set(spare)
+        for pid in spare:
+            try:
+                kept |= {p.pid for p in psutil.Process(pid).children(recursive=True)}
+            except psutil.Error:
+                pass
+        left = [p for p in left if p.pid not in kept]
         if not left:
             break
         for p in left:
@@ -439,6 +489,37 @@ def _empty(folder: str, spare: tuple[str, ...]) -> None:
         if any(path == p or p.startswith(path + os.sep) for p in spare):
             continue
         _remove(path)
+
+
+def _started(pid: int) -> float:
+    """A process's start time (0 when there is none): with the pid, who it is."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return 0.0 if fields[0] in "ZX" else float(fields[19])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _twin(server: _Server, conn: socket.socket, fds: list[int]) -> None:
+    """In a forked twin: serve jobs on the listener the host sent until its lifeline closes. Never returns."""
+    code = 0
+    try:
+        parent = os.getppid()
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # ends with the server too (not inherited across fork)
+        if os.getppid() != parent:
+            os._exit(1)
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)  # not inherited across fork either
+        conn.close()
+        server.listener.close()
+        if server.lifeline is not None:
+            os.close(server.lifeline)
+        twin = _Server(socket.socket(fileno=fds[0]), False, "", server.allow_code, {}, lifeline=fds[1])
+        twin.env, twin.added = server.env, server.added
+        twin.serve()
+    except BaseException:  # noqa: BLE001 - a twin that fails ends; its host runs the job elsewhere
+        code = 1
+    os._exit(code)
 
 
 def _child(job: dict, fds: list[int]) -> None:
@@ -549,7 +630,8 @@ def serve(argv: list[str]) -> int:
     print("ready", flush=True)
     lifeline = args.lifeline_fd if args.lifeline_fd >= 0 else None
     _Server(listener, args.pid_namespace, args.spool, args.allow_code, env, lifeline).serve()
-    return 0
+    sys.stdout.flush()
+    os._exit(0)  # cleaned up: no interpreter shutdown (torch's takes half a second; the host waits for it)
 
 
 # --- the host's side --------------------------------------------------------------------------------
@@ -591,6 +673,21 @@ class Server:
                                          cwd=self.spool or self.ctl, start_new_session=True)
         listener.close()  # the server's now: when it dies, connecting fails and the launcher goes cold
         os.close(lifeline)
+        from petkit import reaper
+        reaper.keep(self.proc.pid)  # neither it nor its twins are a checked answer's leftovers
+        self._twins: list[Twin] = []
+
+    def twins(self, n: int, timeout: float = 120) -> list["Twin"]:
+        """`n` twins of this server (forked from it between jobs, so they cost no imports), kept for its
+        life like the server itself: more jobs at once. Fewer when it cannot fork them (sandboxed, busy
+        past `timeout`, gone). Ask before giving the server a job: it answers between jobs only."""
+        self._twins = [t for t in self._twins if t.alive()]
+        while len(self._twins) < n and not self.sandboxed and self.alive():
+            twin = Twin.fork(self, os.path.join(self.ctl, f"t{len(self._twins)}-{os.urandom(4).hex()}"), timeout)
+            if twin is None:
+                break
+            self._twins.append(twin)
+        return self._twins[:n]
 
     def cut_lifeline(self) -> None:
         """Close the host's end of the lifeline, as this process's death would: the server ends."""
@@ -648,16 +745,67 @@ class Server:
 
     def close(self) -> None:
         import shutil
+        for twin in self._twins:
+            twin.cut_lifeline()
         self.cut_lifeline()
+        import subprocess
+        try:  # it kills what its jobs (and its twins' jobs) left, then ends; still importing, it ran none
+            if self.ready():
+                self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
         if self.alive():
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         self.proc.wait()
+        from petkit import reaper
+        reaper.release(self.proc.pid)
         shutil.rmtree(self.ctl, ignore_errors=True)
         if self.spool:
             shutil.rmtree(self.spool, ignore_errors=True)
+
+
+class Twin:
+    """A twin of a server on the host (Server.twins): jobs go to it as to the server itself."""
+    sandboxed, spool = False, ""
+    launcher = Server.launcher
+
+    def __init__(self, server: Server, socket_path: str, pid: int, lifeline: int):
+        self.server, self.socket, self.pid, self.lifeline = server, socket_path, pid, lifeline
+        self.started = _started(pid)  # with the pid, who it is
+
+    @classmethod
+    def fork(cls, server: Server, socket_path: str, timeout: float) -> "Twin | None":
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        lifeline_r, lifeline_w = os.pipe()
+        try:
+            listener.bind(socket_path)
+            listener.listen(16)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.settimeout(timeout)
+                conn.connect(server.socket)
+                socket.send_fds(conn, [b'{"twin": true}\n'], [listener.fileno(), lifeline_r])
+                answer = next(_lines(conn))
+        except OSError:
+            answer = None
+        finally:
+            listener.close()  # the twin's now (or nobody's)
+            os.close(lifeline_r)
+        if not isinstance(answer, dict) or not isinstance(answer.get("twin"), int):
+            os.close(lifeline_w)
+            return None
+        return cls(server, socket_path, answer["twin"], lifeline_w)
+
+    def cut_lifeline(self) -> None:
+        if self.lifeline is not None:
+            os.close(self.lifeline)
+            self.lifeline = None
+
+    def alive(self) -> bool:
+        return self.lifeline is not None and self.server.alive() and self.started != 0.0 \
+            and _started(self.pid) == self.started
 
 
 _servers: dict[tuple, Server] = {}

@@ -98,3 +98,35 @@ def test_limit_memory_makes_a_large_allocation_fail_in_the_child():
     """
     with _child(code, cwd=os.getcwd()) as child:
         assert child.next_event(60) == {"event": "refused"}
+
+
+def test_reaping_kills_a_childs_leftovers_but_not_a_sibling_still_supervised():
+    """Two children supervised at once (petkit.checker's lanes): when one ends, what it left is killed;
+    a sibling started while it ran, and what runs below that sibling, are not."""
+    import psutil
+    from petkit import reaper
+    leaver = _child("""
+        import json, subprocess, sys, time
+        daemon = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], start_new_session=True)
+        print(json.dumps({"daemon": daemon.pid}), flush=True)
+        time.sleep(600)
+    """, reap=True)
+    with leaver:
+        daemon = leaver.next_event(30)["daemon"]
+        sleeper = [sys.executable, "-c", "import subprocess, sys, time; "
+                   "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); time.sleep(600)"]
+        sibling = ChildProcess(sleeper, reap=True)
+        deadline = time.monotonic() + 30
+        while not psutil.Process(sibling.proc.pid).children() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        below = psutil.Process(sibling.proc.pid).children()
+        assert below
+    with sibling:
+        deadline = time.monotonic() + 10
+        while psutil.pid_exists(daemon) and psutil.Process(daemon).status() != psutil.STATUS_ZOMBIE \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not psutil.pid_exists(daemon) or psutil.Process(daemon).status() == psutil.STATUS_ZOMBIE
+        assert sibling.proc.poll() is None and all(p.is_running() for p in below)
+    assert sibling.proc.poll() is not None
+    assert sibling.proc.pid not in reaper._kept

@@ -102,6 +102,50 @@ def test_the_launcher_dying_ends_its_job_and_signals_are_relayed(host_server, tm
         assert _gone(job)
 
 
+def _wait_for(path: Path, within: float = 60) -> str:
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        if path.exists() and path.read_text():
+            return path.read_text()
+        time.sleep(0.05)
+    raise AssertionError(f"{path} was not written within {within} s")
+
+
+def test_a_twin_serves_jobs_beside_the_server_and_neither_cleans_up_the_others_job(host_server, tmp_path):
+    """Server.twins: forks of the server (no imports) that run jobs at the same time as it does. When
+    one's job ends, what it left is killed, and the job running in the other, with its own children,
+    goes on; a twin ends when its host-side lifeline closes, and the server lives on."""
+    (twin,) = host_server.twins(1)
+    assert host_server.twins(1) == [twin]  # kept, like the server
+    long_job = ("import os, subprocess, sys, time\n"
+                "kid = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+                "open('long', 'w').write(f'{os.getppid()} {kid.pid}')\n"
+                "while not os.path.exists('short-done'):\n    time.sleep(0.05)\n"
+                "assert kid.poll() is None, 'the server cleaned up the twin job\\'s child'\n"
+                "print('long job ran to its end')\n")
+    running = subprocess.Popen(twin.launcher([sys.executable, "-c", long_job]), cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    twin_pid, kid = map(int, _wait_for(tmp_path / "long").split())
+    assert twin_pid == twin.pid != host_server.proc.pid
+    short = _job(host_server, """
+        import os, subprocess, sys
+        daemon = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+        open("short", "w").write(f"{os.getppid()} {daemon.pid}")
+    """, cwd=tmp_path)
+    assert short.returncode == 0, short.stderr
+    server_pid, daemon = map(int, (tmp_path / "short").read_text().split())
+    assert server_pid == host_server.proc.pid
+    assert _gone(daemon)  # the server's job's leftovers: killed
+    assert psutil.Process(kid).is_running() and running.poll() is None  # the twin's job: untouched
+    (tmp_path / "short-done").write_text("1")
+    out, err = running.communicate(timeout=60)
+    assert running.returncode == 0 and "long job ran to its end" in out, err
+    assert _gone(kid)  # and once it ended, its own leftover went too
+    twin.cut_lifeline()
+    assert _gone(twin_pid) and host_server.alive()
+    assert not twin.alive() and host_server.twins(1) != [twin]  # a new one in its place
+
+
 def _family(proc: subprocess.Popen) -> list[int]:
     """The server's process (bwrap's, sandboxed) and every process under it, by their host PIDs."""
     return [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
@@ -280,6 +324,12 @@ def test_a_folder_made_for_the_next_job_is_not_wiped_by_the_last_jobs_cleaning(s
     assert done.returncode == 0 and done.stdout.strip() == "['job.json', 'tmp']", (done.stdout, done.stderr)  # tmp: the sandbox's mount point
 
 
+def test_a_sandboxed_server_forks_no_twins(sandboxed_server):
+    # PID 1 of its namespace kills every process in it after a job: a twin's jobs would go with it
+    assert sandboxed_server.twins(2) == []
+    assert "twin" not in sandboxed_server.log()
+
+
 def test_in_the_sandbox_a_job_sees_neither_the_host_nor_the_server_socket(sandboxed_server, tmp_path):
     s = sandboxed_server
     job_dir = os.path.join(s.spool, "job")
@@ -322,6 +372,7 @@ def test_petkit_check_forks_each_exercise_and_gets_the_cold_results(monkeypatch,
             os._exit(3)
     """))
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PETKIT_CHECK_JOBS", "2")  # two exercises at once (a server and its twin)
     try:
         rows = io.StringIO()
         shown = progress.Streamed(exercises, stream=rows)  # not a terminal: plain lines, no spinner
@@ -337,6 +388,49 @@ def test_petkit_check_forks_each_exercise_and_gets_the_cold_results(monkeypatch,
     lines = rows.getvalue().splitlines()
     assert lines[0].startswith("  softmax:") and len(lines) == 4 and "\r" not in rows.getvalue()
     assert [e.id in line for e, line in zip(exercises, lines[1:])] == [True] * 3
+
+
+def test_petkit_check_runs_exercises_at_once_and_still_reports_them_in_order(monkeypatch, tmp_path):
+    """With two lanes, log_softmax waits for sigmoid, the exercise after it, to start: it passes only
+    because the two run at the same time, in two processes of the server's family. Rows and starts
+    are still announced in the exercises' order, and the answer that kills its process costs its row."""
+    from petkit import checker
+    from petkit.registry import select
+    from petkit import ROOT
+    exercises = list(select("softmax"))
+    package = tmp_path / "waits"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    (package / "softmax.py").write_text((ROOT / "solutions" / "softmax.py").read_text() + textwrap.dedent(f"""
+        _right_log_softmax, _right_sigmoid = log_softmax, sigmoid
+        def log_softmax(x, dim=-1):
+            import os, time
+            open({str(marks / "log_softmax")!r}, "w").write(str(os.getppid()))
+            while not os.path.exists({str(marks / "sigmoid")!r}):
+                time.sleep(0.02)
+            return _right_log_softmax(x, dim)
+        def sigmoid(x):
+            import os
+            open({str(marks / "sigmoid")!r}, "w").write(str(os.getppid()))
+            os._exit(3)
+    """))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PETKIT_CHECK_JOBS", "2")
+    calls = []
+    try:
+        results = checker.run(exercises, "waits", timeout=60, on_result=lambda r: calls.append(("row", r.exercise.id)),
+                              on_start=lambda e: calls.append(("start", e.id)))
+        (server,) = warm._servers.values()
+        forks = {server.proc.pid, *(t.pid for t in server.twins(1))}
+    finally:
+        warm.close_all()
+    assert [r.status for r in results] == ["done", "done", "failing"], [r.problem for r in results]
+    assert "died" in results[2].problem
+    assert calls == [(what, e.id) for e in exercises for what in ("start", "row")]
+    parents = {int((marks / name).read_text()) for name in ("log_softmax", "sigmoid")}
+    assert len(parents) == 2 and parents <= forks  # the server and its twin: one job each, at once
 
 
 @pytest.mark.slow
