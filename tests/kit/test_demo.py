@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from helpers import petkit
+from helpers import built_once, petkit
 
 QUICK = ["--quick"]
 
@@ -202,11 +202,26 @@ def test_the_losses_figure_plots_the_recorders_values():
 
 # --- the whole run -----------------------------------------------------------------------------
 
-@pytest.mark.slow
-def test_demo_writes_the_whole_report(tmp_path):
-    out = tmp_path / "report"
-    r = petkit("demo", "--out", str(out), *QUICK, env=_isolated(tmp_path), timeout=900)
+def _quick_demo(folder) -> str:
+    r = petkit("demo", "--out", str(folder / "report"), *QUICK, env=_isolated(folder), timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
+    return json.dumps({"stdout": r.stdout, "stderr": r.stderr})
+
+
+@pytest.fixture
+def quick_demo(tmp_path_factory):
+    """One `petkit demo --quick` (background processes, no cached bodies) for the whole run, whichever
+    xdist worker asks first: its report folder and what it printed."""
+    folder, printed = built_once(tmp_path_factory, "demo-quick", _quick_demo)
+    r = json.loads(printed)
+    return folder / "report", r["stdout"], r["stderr"]
+
+
+@pytest.mark.slow
+def test_demo_writes_the_whole_report(quick_demo):
+    import types
+    out, stdout, stderr = quick_demo
+    r = types.SimpleNamespace(stdout=stdout, stderr=stderr)
     for name in ("batch.png", "lr_find.png", "losses.png", "confusion.png", "metrics.json", "index.html",
                  "datablock_summary.txt"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
@@ -261,18 +276,19 @@ def test_demo_writes_the_whole_report(tmp_path):
 
 
 @pytest.mark.slow
-def test_serial_gives_the_background_runs_numbers(tmp_path):
+def test_serial_gives_the_background_runs_numbers(quick_demo, tmp_path):
     """`--serial` trains everything in one process, one run after another: the same error rates and
-    loss curves as the background processes give (each process seeds alike, THREADS threads)."""
-    runs = {}
-    for how in ("background", "serial"):
-        out = tmp_path / how
-        flags = ["--serial"] if how == "serial" else []
-        r = petkit("demo", "--out", str(out), "--data", str(tmp_path / "data"), *QUICK, *flags,
-                   env=_isolated(tmp_path), timeout=900)
-        assert r.returncode == 0, r.stdout + r.stderr
-        runs[how] = json.loads((out / "metrics.json").read_text())
-    b, s = runs["background"], runs["serial"]
+    loss curves as the background processes give (each process seeds alike, THREADS threads), on the
+    same images (a copy of the background run's: fastai writes beside its data)."""
+    import shutil
+    background, _, _ = quick_demo
+    shutil.copytree(background / "data", tmp_path / "data")
+    out = tmp_path / "serial"
+    r = petkit("demo", "--out", str(out), "--data", str(tmp_path / "data"), *QUICK, "--serial",
+               env=_isolated(tmp_path), timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    b = json.loads((background / "metrics.json").read_text())
+    s = json.loads((out / "metrics.json").read_text())
     assert b["settings"]["background"] and not s["settings"]["background"] and s["background"] == []
     for part in ("fine_tune", "scratch", "discriminative", "other"):
         assert b[part]["error_rate"] == s[part]["error_rate"], part

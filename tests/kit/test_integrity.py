@@ -87,7 +87,9 @@ def _graded(tmp_path, cases, returncode):
     course stays whole. Returns the course, its students and their results."""
     course = _copy_course(tmp_path)
     _submit_all(course, cases)
-    r = grade("autograde", LESSON, "--course", str(course), "--timeout", "20", env=FAST, timeout=1200)
+    # the per-cell limit, which each cell of an answer that loops forever pays (its maths and its bad-input
+    # test cell): 10 s, several times what a cell of these notebooks takes on two loaded cores
+    r = grade("autograde", LESSON, "--course", str(course), "--timeout", "10", env=FAST, timeout=1200)
     out = r.stdout + r.stderr
     assert r.returncode == returncode, out
     _course_is_whole(course)
@@ -110,7 +112,7 @@ def test_faults_cost_what_they_break_and_nothing_else(tmp_path):
     assert ex.returncode == 0, ex.stderr
     assert set(_grades(course / "grades.csv")) == set(students)  # one row per student, graded or not
     again = grade("autograde", LESSON, "--course", str(course), "--force", "--student", "fault-2",
-                  "--student", "fault-json", "--timeout", "20", env=FAST, timeout=1200)
+                  "--student", "fault-json", "--timeout", "10", env=FAST, timeout=1200)
     second = _cells(course, ["fault-2", "fault-json"])
     assert {s: (r.score, r.cells) for s, r in second.items()} == \
         {s: (first[s].score, first[s].cells) for s in second}, again.stdout + again.stderr
