@@ -36,6 +36,14 @@ def examples(max_examples: int | None = None, seed: int | None = None, shrink: b
         RUN.update(old)
 
 
+def phases() -> list[Phase]:
+    """Hypothesis's phases a property runs: all but `explain` (it re-runs a shrunk failure many times
+    over to annotate the exception with which arguments mattered, notes petkit's message never shows:
+    it cost 2-9 s per failing DataLoader or DataBlock check, the learner waiting for the same message),
+    and without `shrink` when shrinking is off."""
+    return [p for p in Phase if p != Phase.explain and (RUN["shrink"] or p != Phase.shrink)]
+
+
 def prop(*strategies, cost: int = 1, **named):
     """`hypothesis.given` with petkit's settings: no deadline (2 slow cores), no example database,
     the same examples every run unless a seed is set, and only the simplest failure reported.
@@ -46,7 +54,7 @@ def prop(*strategies, cost: int = 1, **named):
         test = settings(max_examples=max(3, RUN["max_examples"] // cost), deadline=None, database=None,
                         derandomize=RUN["seed"] is None, print_blob=False,
                         report_multiple_bugs=False, suppress_health_check=list(HealthCheck),
-                        phases=[p for p in Phase if RUN["shrink"] or p != Phase.shrink])(test)
+                        phases=phases())(test)
         if RUN["seed"] is not None:
             test = fixed_seed(RUN["seed"])(test)
         return test
