@@ -4,13 +4,10 @@ lesson's notebooks grade as they should (source: full marks, release: zero, a wr
 exercise: its points lost). The grading tests start real kernels, so they are marked slow."""
 import csv
 import functools
-import json
-import os
 import shutil
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +15,7 @@ from petkit import ROOT, notebooks
 from petkit.corpus import load
 from petkit.grading.autograde import autograde
 from petkit.grading.course import Course, GradeError, broken_gradebook
-from petkit.registry import lesson, lessons
+from petkit.registry import lessons
 
 from helpers import petkit
 
@@ -113,40 +110,7 @@ def test_the_cli_says_what_is_missing(tmp_path):
 
 # --- the samples, end to end -------------------------------------------------------------------------
 
-@pytest.mark.slow
-def test_grade_all_on_the_samples(tmp_path):
-    course = _copy_course(tmp_path)
-    checkout = sorted(p.name for p in (ROOT / "grader").iterdir())
-    r = grade("all", "softmax", "--samples", "--course", str(course), env=FAST_GRADING, timeout=1200)
-    assert r.returncode == 0, r.stdout + r.stderr
-    samples = notebooks.samples(lesson("softmax"))
-    assert _grades(course / "grades.csv") == {s.student: (s.expected, s.max_points) for s in samples}
-    rows = [line.split() for line in r.stdout.splitlines() if line.startswith("  sample-")]
-    table = {row[0]: row[1] for row in rows if not row[0].endswith(":")}
-    assert table == {s.student: f"{s.expected}/{s.max_points}" for s in samples}
-    for s in samples:
-        html = (course / "feedback" / s.student / "softmax" / "softmax.html").read_text()
-        assert "check_hidden" not in html and "HIDDEN TESTS" not in html
-    partial = (course / "feedback" / "sample-partial" / "softmax" / "softmax.html").read_text()
-    assert "softmax.sigmoid: " in partial and "checks fail" in partial  # the plain message, not a traceback
-    # the samples' untouched notebook is what nbgrader's release really hands out
-    released = json.loads((course / "release" / "softmax" / "softmax.ipynb").read_text())
-    untouched = json.loads((course / "samples" / "sample-untouched" / "softmax" / "softmax.ipynb").read_text())
-    assert [c["source"] for c in released["cells"]] == [c["source"] for c in untouched["cells"]]
-    # nbgrader's own commands work on the same folder, with the same settings
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "PETKIT_HIDDEN_EXAMPLES": "10"}
-    for command in (["autograde", "softmax", "--student", "sample-partial", "--force"],
-                    ["generate_feedback", "softmax", "--student", "sample-partial", "--force"],
-                    ["export", "--to", "by-nbgrader.csv"]):
-        done = subprocess.run([sys.executable, "-m", "nbgrader", *command], cwd=course, env=env,
-                              capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stdout + done.stderr
-    partial_sample = next(s for s in samples if s.student == "sample-partial")
-    assert _grades(course / "by-nbgrader.csv")["sample-partial"] == (partial_sample.expected, partial_sample.max_points)
-    html = (course / "feedback" / "sample-partial" / "softmax" / "softmax.html").read_text()
-    assert "check_hidden" not in html and "HIDDEN TESTS" not in html
-    assert sorted(p.name for p in (ROOT / "grader").iterdir()) == checkout, "the test wrote into the checkout"
+# `petkit grade all --samples`, and nbgrader's own commands on its course: test_report.py's graded class
 
 
 # --- every lesson's notebooks grade as they should ---------------------------------------------------------

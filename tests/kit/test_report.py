@@ -5,6 +5,7 @@ visible checks, a notebook that is not JSON).
 Every number of the report's HTML and of the CSV is checked against the gradebook; the page is opened
 in a real headless Chromium where it is installed; the feedback pages read well."""
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -354,17 +355,17 @@ def test_the_group_is_the_check_the_first_line_names_and_a_library_shortcut_is_i
 # --- a class graded for real: samples, the corpus's wrong answers, faults ----------------------------
 
 def _grade_the_class(folder):
+    """The class graded as an instructor's first run does it: `petkit grade all --samples` (release, the
+    samples copied in again, autograde, export, feedback, report), then the per-exercise CSV."""
     course = _copy_course(folder)
     build_class(course)
     # loops-forever pays the per-cell limit twice (test_integrity.py's note on 10 s)
-    autograde = grade("autograde", LESSON, "--workers", "2", "--timeout", "10", "--course", str(course),
-                      env=FAST_GRADING, timeout=1800)
-    assert autograde.returncode == 1, autograde.stdout + autograde.stderr  # broken-json could not be graded
-    for step in (["feedback", LESSON], ["report", LESSON], ["export"],
-                 ["export", "--per-exercise", "--to", str(course / "per-exercise.csv")]):
-        r = grade(*step, "--course", str(course), timeout=600)
-        assert r.returncode == 0, r.stdout + r.stderr
-    return autograde.stdout
+    done = grade("all", LESSON, "--samples", "--workers", "2", "--timeout", "10", "--course", str(course),
+                 env=FAST_GRADING, timeout=1800)
+    assert done.returncode == 1, done.stdout + done.stderr  # broken-json could not be graded
+    r = grade("export", "--per-exercise", "--to", str(course / "per-exercise.csv"), "--course", str(course), timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return done.stdout
 
 
 @pytest.fixture(scope="session")
@@ -418,6 +419,43 @@ def test_the_report_and_the_csv_of_a_graded_class_match_its_gradebook(graded_cla
     linked = {tr["data-student"] for tr in soup.select("tr.student") if tr.select_one("a")}
     assert linked == {p.parent.parent.name for p in (course / "feedback").glob(f"*/{LESSON}/{LESSON}.html")}
     assert "broken-json" not in linked and "sample-full" in linked
+
+
+@pytest.mark.slow
+def test_grade_all_grades_the_samples_as_meant_and_nbgrader_agrees(graded_class, tmp_path):
+    course, out = graded_class
+    samples = notebooks.samples(lesson(LESSON))
+    grades = _grades(course / "grades.csv")
+    assert {s.student: grades[s.student] for s in samples} == {s.student: (s.expected, s.max_points) for s in samples}
+    rows = [line.split() for line in out.splitlines() if line.startswith("  sample-")]
+    table = {row[0]: row[1] for row in rows if not row[0].endswith(":")}
+    assert table == {s.student: f"{s.expected}/{s.max_points}" for s in samples}
+    for s in samples:
+        html = (course / "feedback" / s.student / LESSON / f"{LESSON}.html").read_text()
+        assert "check_hidden" not in html and "HIDDEN TESTS" not in html
+    partial = (course / "feedback" / "sample-partial" / LESSON / f"{LESSON}.html").read_text()
+    assert "softmax.sigmoid: " in partial and "checks fail" in partial  # the plain message, not a traceback
+    # the samples' untouched notebook is what nbgrader's release really hands out
+    released = json.loads((course / "release" / LESSON / f"{LESSON}.ipynb").read_text())
+    untouched = json.loads((course / "samples" / "sample-untouched" / LESSON / f"{LESSON}.ipynb").read_text())
+    assert [c["source"] for c in released["cells"]] == [c["source"] for c in untouched["cells"]]
+    # nbgrader's own commands work on the same folder, with the same settings (a copy: the class is read only)
+    checkout = sorted(p.name for p in (ROOT / "grader").iterdir())
+    mine = tmp_path / "course"
+    shutil.copytree(course, mine)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PETKIT_HIDDEN_EXAMPLES": "10"}
+    for command in (["autograde", LESSON, "--student", "sample-partial", "--force"],
+                    ["generate_feedback", LESSON, "--student", "sample-partial", "--force"],
+                    ["export", "--to", "by-nbgrader.csv"]):
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *command], cwd=mine, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+    partial_sample = next(s for s in samples if s.student == "sample-partial")
+    assert _grades(mine / "by-nbgrader.csv")["sample-partial"] == (partial_sample.expected, partial_sample.max_points)
+    html = (mine / "feedback" / "sample-partial" / LESSON / f"{LESSON}.html").read_text()
+    assert "check_hidden" not in html and "HIDDEN TESTS" not in html
+    assert sorted(p.name for p in (ROOT / "grader").iterdir()) == checkout, "the test wrote into the checkout"
 
 
 @pytest.mark.slow
