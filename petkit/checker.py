@@ -73,14 +73,17 @@ MAX_LANES = 4  # exercises checked at once at most (the cores, fewer when fewer 
 
 def lanes_wanted(count: int) -> int:
     """How many exercises to check at once: PETKIT_CHECK_JOBS, or one per core this process may use
-    (at most MAX_LANES), never more than there are exercises."""
-    try:
-        wanted = int(os.environ.get("PETKIT_CHECK_JOBS", "0"))
-    except ValueError:
-        wanted = 0
-    if wanted < 1:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        wanted = min(cores, MAX_LANES)
+    (at most MAX_LANES), never more than there are exercises. A PETKIT_CHECK_JOBS that is not a whole
+    number of 1 or more is said on stderr, and the default used."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    wanted = min(cores, MAX_LANES)
+    given = os.environ.get("PETKIT_CHECK_JOBS", "").strip()
+    if given:
+        if given.isdigit() and int(given) >= 1:
+            wanted = int(given)
+        else:
+            print(f"petkit: PETKIT_CHECK_JOBS={given!r} is not a number of exercises to check at once (give 1 "
+                  f"or more); checking {wanted} at once, one per core", file=sys.stderr, flush=True)
     return max(1, min(wanted, count))
 
 

@@ -51,6 +51,18 @@ def descendants() -> set[tuple[int, float]]:
         return set()
 
 
+def with_descendants(pids) -> set[int]:
+    """`pids` and every process below them (what a cleaning spares: list the victims before calling)."""
+    import psutil
+    found = set(pids)
+    for pid in pids:
+        try:
+            found |= {p.pid for p in psutil.Process(pid).children(recursive=True)}
+        except psutil.Error:
+            pass
+    return found
+
+
 def kill_new(before: set[tuple[int, float]], spare: set[int] = frozenset()) -> int:
     """Kill every descendant that was not there `before`, except the kept processes (keep) and `spare`,
     and what runs below them; collect the exit status of those that were re-parented to this process
@@ -62,12 +74,7 @@ def kill_new(before: set[tuple[int, float]], spare: set[int] = frozenset()) -> i
 def _kill_new(before: set[tuple[int, float]], spare: set[int]) -> int:
     import psutil
     new = descendants() - before  # listed first: a process made later below a kept one is not in it
-    kept = set(spare) | _kept
-    for pid in list(kept):
-        try:
-            kept |= {p.pid for p in psutil.Process(pid).children(recursive=True)}
-        except psutil.Error:
-            pass
+    kept = with_descendants(set(spare) | _kept)
     killed = []
     for pid, started in new:
         if pid in kept:

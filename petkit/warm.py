@@ -324,9 +324,10 @@ class _Server:
         if self.pid_namespace or len(fds) != 2:
             _send(conn, refused="twins run on the host only" if self.pid_namespace else "file descriptors missing")
             return
+        me = os.getpid()
         pid = os.fork()
         if pid == 0:
-            _twin(self, conn, fds)  # never returns
+            _twin(self, me, conn, fds)  # never returns
         self.twins[pid] = _started(pid)
         print(f"twin {pid}", flush=True)
         try:
@@ -432,15 +433,11 @@ def _wait_all() -> None:
 def _kill_descendants(spare: tuple[int, ...] = ()) -> None:
     """Kill every process below this one, except the `spare` ones and what runs below them."""
     import psutil
+    from petkit.reaper import with_descendants
     me = psutil.Process()
     for _ in range(100):
         left = me.children(recursive=True)  # listed first: one made later below a spared one is not in it
-        kept = set(spare)
-        for pid in spare:
-            try:
-                kept |= {p.pid for p in psutil.Process(pid).children(recursive=True)}
-            except psutil.Error:
-                pass
+        kept = with_descendants(spare)
         left = [p for p in left if p.pid not in kept]
         if not left:
             break
@@ -501,13 +498,13 @@ def _started(pid: int) -> float:
         return 0.0
 
 
-def _twin(server: _Server, conn: socket.socket, fds: list[int]) -> None:
-    """In a forked twin: serve jobs on the listener the host sent until its lifeline closes. Never returns."""
+def _twin(server: _Server, parent: int, conn: socket.socket, fds: list[int]) -> None:
+    """In a forked twin of the server `parent`: serve jobs on the listener the host sent until its
+    lifeline closes. Never returns."""
     code = 0
     try:
-        parent = os.getppid()
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # ends with the server too (not inherited across fork)
-        if os.getppid() != parent:
+        if os.getppid() != parent:  # the server died before the death signal was set
             os._exit(1)
         _prctl(PR_SET_CHILD_SUBREAPER, 1)  # not inherited across fork either
         conn.close()

@@ -212,16 +212,14 @@ def _quick_demo(folder) -> str:
 def quick_demo(tmp_path_factory):
     """One `petkit demo --quick` (background processes, no cached bodies) for the whole run, whichever
     xdist worker asks first: its report folder and what it printed."""
+    import types
     folder, printed = built_once(tmp_path_factory, "demo-quick", _quick_demo)
-    r = json.loads(printed)
-    return folder / "report", r["stdout"], r["stderr"]
+    return folder / "report", types.SimpleNamespace(**json.loads(printed))
 
 
 @pytest.mark.slow
 def test_demo_writes_the_whole_report(quick_demo):
-    import types
-    out, stdout, stderr = quick_demo
-    r = types.SimpleNamespace(stdout=stdout, stderr=stderr)
+    out, r = quick_demo  # r: what the run printed (stdout, stderr)
     for name in ("batch.png", "lr_find.png", "losses.png", "confusion.png", "metrics.json", "index.html",
                  "datablock_summary.txt"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
@@ -281,7 +279,7 @@ def test_serial_gives_the_background_runs_numbers(quick_demo, tmp_path):
     loss curves as the background processes give (each process seeds alike, THREADS threads), on the
     same images (a copy of the background run's: fastai writes beside its data)."""
     import shutil
-    background, _, _ = quick_demo
+    background, _ = quick_demo
     shutil.copytree(background / "data", tmp_path / "data")
     out = tmp_path / "serial"
     r = petkit("demo", "--out", str(out), "--data", str(tmp_path / "data"), *QUICK, "--serial",

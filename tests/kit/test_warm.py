@@ -390,6 +390,20 @@ def test_petkit_check_forks_each_exercise_and_gets_the_cold_results(monkeypatch,
     assert [e.id in line for e, line in zip(exercises, lines[1:])] == [True] * 3
 
 
+def test_how_many_exercises_are_checked_at_once(monkeypatch, capsys):
+    from petkit.checker import MAX_LANES, lanes_wanted
+    cores = min(len(os.sched_getaffinity(0)), MAX_LANES)
+    monkeypatch.delenv("PETKIT_CHECK_JOBS", raising=False)
+    assert lanes_wanted(20) == cores and lanes_wanted(1) == 1  # one per core, never more than the exercises
+    monkeypatch.setenv("PETKIT_CHECK_JOBS", "3")
+    assert lanes_wanted(20) == 3 and lanes_wanted(2) == 2 and capsys.readouterr().err == ""
+    for bad in ("0", "-2", "two", "1.5"):
+        monkeypatch.setenv("PETKIT_CHECK_JOBS", bad)
+        assert lanes_wanted(20) == cores
+        err = capsys.readouterr().err
+        assert f"PETKIT_CHECK_JOBS={bad!r}" in err and "give 1 or more" in err, err
+
+
 def test_petkit_check_runs_exercises_at_once_and_still_reports_them_in_order(monkeypatch, tmp_path):
     """With two lanes, log_softmax waits for sigmoid, the exercise after it, to start: it passes only
     because the two run at the same time, in two processes of the server's family. Rows and starts
