@@ -21,15 +21,19 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
+import hashlib
 import importlib
-import pickle
-import sys
 import math
 import os
+import pickle
 import signal
+import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 PREFIX = "This looks like a known mistake:"
@@ -97,20 +101,90 @@ def known(exercise_id: str) -> list[Known]:
     """What matching needs of each entry of the exercise that its probes tell apart from the reference
     ([] where the corpus or the reference answers are not there)."""
     try:
-        return [k for k in (_known(e) for e in entries(exercise_id)) if k is not None]
+        return _worked_out(exercise_id)
     except Exception:  # noqa: BLE001 - a corpus or a reference that cannot load names nothing
         return []
 
 
-def pack(exercise_ids) -> str:
-    """`known` of each exercise, as text for a job (the sealed child has no corpus and no reference)."""
-    return base64.b64encode(pickle.dumps({ex: known(ex) for ex in exercise_ids})).decode("ascii")
+def _worked_out(exercise_id: str) -> list[Known]:
+    return [k for k in (_known(e) for e in entries(exercise_id)) if k is not None]
 
 
-def unpack(text: str) -> dict[str, list[Known]]:
-    """What `pack` packed: exercise id -> its Known entries. Only for text from petkit's own parent
-    process (it is a pickle)."""
-    return pickle.loads(base64.b64decode(text)) if text else {}
+def pack(exercise_ids) -> dict[str, str]:
+    """`known` of each exercise, as text for a job (the sealed child has no corpus and no reference):
+    exercise id -> its entries, pickled. Read from the cache (`cache_folder`) when the files it is
+    worked out from have not changed, so a grading process never imports torch to run the corpus
+    (1.5 s, on the critical path of every `petkit grade` and each of its workers)."""
+    return {ex: _packed(ex) for ex in exercise_ids}
+
+
+def unpack(packed: dict[str, str] | None) -> dict[str, list[Known]]:
+    """What `pack` packed: exercise id -> its Known entries. Only for what petkit's own parent process
+    packed (a pickle)."""
+    return {ex: pickle.loads(base64.b64decode(text)) for ex, text in (packed or {}).items()}
+
+
+CACHE_ENV = "PETKIT_MISTAKES_CACHE"  # the cache's folder; "off": none
+
+
+def cache_folder() -> Path | None:
+    """Where packed entries are kept: $PETKIT_MISTAKES_CACHE, or ~/.cache/petkit/mistakes (the
+    user's own: the sandbox never shows it), in a folder per `sources_key`."""
+    where = os.environ.get(CACHE_ENV, "~/.cache/petkit/mistakes")
+    return None if where == "off" else Path(where).expanduser() / sources_key()
+
+
+@functools.cache
+def sources_key(root: Path | None = None) -> str:
+    """A digest of everything `known` is worked out from: the corpus, the reference answers, petkit's
+    own code (the probes, matching) in the checkout (`root`), and the versions of Python, torch and
+    numpy. A cache folder is only ever read under the key of what made it."""
+    from importlib import metadata
+    from petkit import ROOT
+    root = root or ROOT
+    digest = hashlib.sha256(sys.version.encode())
+    for package in ("torch", "numpy"):
+        try:
+            digest.update(f"{package} {metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{package} none".encode())
+    for folder in ("tests/kit/wrong_answers", "solutions", "petkit"):
+        for path in sorted((root / folder).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def _packed(exercise_id: str) -> str:
+    folder = cache_folder()
+    path = folder / f"{exercise_id}.b64" if folder else None
+    if path is not None and path.is_file():
+        try:
+            return path.read_text(encoding="ascii")
+        except OSError:
+            pass
+    try:
+        found, whole = _worked_out(exercise_id), True
+    except Exception:  # noqa: BLE001 - a corpus or a reference that cannot load names nothing (not kept)
+        found, whole = [], False
+    text = base64.b64encode(pickle.dumps(found)).decode("ascii")
+    if path is not None and whole:
+        _keep(path, text)
+    return text
+
+
+def _keep(path: Path, text: str) -> None:
+    """Write the file whole or not at all (two grading workers may write it at once); a cache that
+    cannot be written is no error: the entries are worked out again next time."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="ascii", dir=path.parent, delete=False,
+                                         prefix=f".{path.name}.") as tmp:
+            tmp.write(text)
+        os.replace(tmp.name, path)
+    except OSError:
+        if tmp is not None:
+            Path(tmp.name).unlink(missing_ok=True)
 
 
 def known_mistakes(exercise_id: str, fn: Callable, budget_s: float = BUDGET_S,

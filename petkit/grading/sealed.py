@@ -109,7 +109,7 @@ def main(fd: int) -> int:
     from petkit.nbcheck import BAD_INPUT, MATHS, failing
     from petkit.progress import MATHS_RIGHT
     checks = {ex: checks_for(ex) for ex in job["exercises"].values()}
-    known = unpack(job.get("mistakes", ""))  # the known mistakes, from the parent: no corpus in the sandbox
+    known = unpack(job.get("mistakes"))  # the known mistakes, from the parent: no corpus in the sandbox
     ns: dict = {"__name__": "__main__"}
     exec(compile(job["given"], "<given>", "exec"), ns)  # the course's own cell, from the source notebook
     if "fastai" in job["given"]:

@@ -313,3 +313,59 @@ def test_the_referee_scores_each_test_cell_and_records_the_mistake(monkeypatch):
     assert soft.message.startswith("maths right, bad input not handled yet"), soft.message
     assert not log_soft.maths_passed and PREFIX in log_soft.message and "log of softmax" in log_soft.message
     assert sig.passed and sig.cell_passed("maths") and sig.cell_passed("bad input") and not sig.message
+
+
+# --- what the referee's sealed child is given: packed once, kept while its sources stay the same -------
+
+def _lines(packed: dict) -> dict:
+    return {ex: [k.line for k in found] for ex, found in misconceptions.unpack(packed).items()}
+
+
+def test_the_packed_mistakes_are_kept_and_a_kept_pack_needs_no_torch(tmp_path):
+    import json
+    import subprocess
+    import sys
+    code = ("import json, sys; from petkit import misconceptions as m; p = m.pack(['softmax.softmax', "
+            "'softmax.log_softmax']); print(json.dumps([p, 'torch' in sys.modules]))")
+    env = {**__import__("os").environ, misconceptions.CACHE_ENV: str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    runs = [json.loads(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                      check=True, timeout=300).stdout) for _ in range(2)]
+    (first, torch_first), (second, torch_second) = runs
+    assert torch_first and not torch_second  # worked out (the corpus runs on torch), then read
+    assert first == second
+    want = {ex: [k.line for k in misconceptions.known(ex)] for ex in ("softmax.softmax", "softmax.log_softmax")}
+    assert _lines(first) == want and all(want.values())
+    kept = sorted(p.name for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    assert kept == ["softmax.log_softmax.b64", "softmax.softmax.b64"], kept  # no half-written file left
+
+
+def test_a_change_to_the_corpus_or_the_references_is_a_new_key(tmp_path):
+    import shutil
+    root = tmp_path / "checkout"
+    for folder in ("tests/kit/wrong_answers", "solutions", "petkit"):
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    key = misconceptions.sources_key(root)
+    assert key == misconceptions.sources_key(ROOT)  # the same files anywhere: the same key
+    for changed in ("tests/kit/wrong_answers/softmax.py", "solutions/softmax.py", "petkit/misconceptions.py"):
+        copy = tmp_path / changed.replace("/", "-")
+        shutil.copytree(root, copy)
+        (copy / changed).write_text((copy / changed).read_text() + "\n# changed\n")
+        assert misconceptions.sources_key(copy) != key, changed
+
+
+def test_a_corpus_that_cannot_load_is_not_kept_and_a_cache_that_cannot_be_written_is_no_error(tmp_path, monkeypatch):
+    monkeypatch.setenv(misconceptions.CACHE_ENV, str(tmp_path / "cache"))
+
+    def broken(exercise_id):
+        raise ImportError("the corpus is half-written")
+    with monkeypatch.context() as m:
+        m.setattr(misconceptions, "entries", broken)
+        assert _lines(misconceptions.pack(["softmax.softmax"])) == {"softmax.softmax": []}
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert _lines(misconceptions.pack(["softmax.softmax"]))["softmax.softmax"]  # the next pack: worked out
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv(misconceptions.CACHE_ENV, str(tmp_path / "a-file"))
+    assert _lines(misconceptions.pack(["softmax.sigmoid"])) == {
+        "softmax.sigmoid": [k.line for k in misconceptions.known("softmax.sigmoid")]}
+    monkeypatch.setenv(misconceptions.CACHE_ENV, "off")
+    assert misconceptions.cache_folder() is None and misconceptions.pack(["softmax.sigmoid"])
