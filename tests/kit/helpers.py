@@ -51,3 +51,13 @@ def built_once(tmp_path_factory, name: str, build) -> tuple[Path, str]:
             folder.mkdir()
             marker.write_text(build(folder))  # written only when build returned: the folder is whole
     return folder, marker.read_text()
+
+
+def command_of(process) -> str:
+    """A psutil.Process's command line; "" for one that ended (or is a zombie) as we looked: a test that
+    scans a process tree while it changes must not fail on a child that just exited."""
+    import psutil
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""

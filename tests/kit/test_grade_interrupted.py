@@ -13,6 +13,7 @@ import pytest
 from petkit import ROOT, notebooks
 from petkit.registry import lesson
 
+from helpers import command_of
 from test_grade import FAST_GRADING, _copy_course, _submit, grade
 
 STUDENTS = ["amy", "ben", "cal"]
@@ -50,7 +51,7 @@ def test_a_killed_forced_run_leaves_nothing_running_and_the_rerun_says_who_it_mi
     while time.monotonic() < deadline:  # until a worker has started a kernel
         kids = parent.children(recursive=True)
         seen |= {p.pid for p in kids}
-        if any("ipykernel" in " ".join(p.cmdline()) for p in kids if p.is_running()):
+        if any("ipykernel" in command_of(p) for p in kids):
             break
         time.sleep(0.2)
     assert seen, "the forced run started no worker"
@@ -59,7 +60,7 @@ def test_a_killed_forced_run_leaves_nothing_running_and_the_rerun_says_who_it_mi
     deadline = time.monotonic() + 30  # the workers' parent-death signal and the servers' lifelines: seconds at most
     while (left := _alive(seen)) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not left, [" ".join(psutil.Process(p).cmdline())[:200] for p in left]
+    assert not left, [command_of(psutil.Process(p))[:200] for p in left]
 
     again = grade("autograde", "softmax", "--workers", "2", "--course", str(course), env=FAST_GRADING, timeout=1200)
     out = again.stdout + again.stderr

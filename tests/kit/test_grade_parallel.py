@@ -17,6 +17,7 @@ from petkit import ROOT, notebooks
 from petkit.grading.course import Course
 from petkit.registry import lesson
 
+from helpers import command_of
 from test_grade import FAST_GRADING, _copy_course, _grades, grade
 
 LESSON = "softmax"
@@ -39,6 +40,15 @@ def _graded_lines(out):
             if line.startswith("  [") and ": graded  (" in line]
 
 
+def _children(process) -> list:
+    """Its children; [] for a process that ended as we looked."""
+    import psutil
+    try:
+        return process.children()
+    except psutil.Error:
+        return []
+
+
 def _busy_worker(pid, wait=60):
     """A worker process of `petkit grade` (pid) that is grading right now: it has a kernel under it."""
     import psutil
@@ -46,7 +56,7 @@ def _busy_worker(pid, wait=60):
     while time.monotonic() < deadline:
         try:
             busy = [p for p in psutil.Process(pid).children()
-                    if "spawn_main" in " ".join(p.cmdline()) and p.children()]
+                    if "spawn_main" in command_of(p) and _children(p)]
         except psutil.Error:
             return None
         if busy:
