@@ -33,6 +33,12 @@ def petkit(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: float
                           capture_output=True, text=True, timeout=timeout)
 
 
+def run_folder(tmp_path_factory) -> Path:
+    """The test run's base folder, shared by all its pytest-xdist workers."""
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
 def built_once(tmp_path_factory, name: str, build) -> tuple[Path, str]:
     """A folder that many tests read, built ONCE per test run whichever pytest-xdist worker asks first
     (a module- or session-scoped fixture is built once per worker: twice the grading for the same
@@ -41,9 +47,7 @@ def built_once(tmp_path_factory, name: str, build) -> tuple[Path, str]:
     marker) is done again by the next test that asks, so each sees the real failure."""
     import shutil
     from filelock import FileLock
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the run's base folder, shared by its workers
+    root = run_folder(tmp_path_factory)
     folder, marker = root / name, root / f"{name}.built"
     with FileLock(str(root / f"{name}.lock")):
         if not marker.exists():

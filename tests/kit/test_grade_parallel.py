@@ -7,9 +7,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -112,43 +110,31 @@ def test_a_killed_worker_loses_no_grade_and_the_rerun_grades_each_student_once(t
 
 
 @pytest.mark.slow
-def test_a_dask_cluster_grades_into_a_postgresql_gradebook(tmp_path, monkeypatch):
-    pgserver = pytest.importorskip("pgserver", reason="PostgreSQL could not be installed here (the pgserver "
-                                                      "wheel, a dependency in pyproject.toml, does not import)")
+def test_a_dask_cluster_grades_into_a_postgresql_gradebook(tmp_path, monkeypatch, postgres_url):
     distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed")
     course, expected = _with_samples(tmp_path)
     shutil.rmtree(course / "submitted")  # `grade all --samples` submits them itself
-    # PostgreSQL runs as another user when the suite runs as root: its folder must be reachable
-    pgdata = Path(tempfile.mkdtemp(prefix="petkit-pg-"))
-    pgdata.chmod(0o755)
-    server = pgserver.get_server(pgdata / "data", cleanup_mode="delete")
+    with open(course / "nbgrader_config.py", "a") as f:
+        f.write(f"\nc.CourseDirectory.db_url = {postgres_url!r}\n")
+    for k, v in {**FAST_GRADING, "PYTHONPATH": str(ROOT)}.items():
+        monkeypatch.setenv(k, v)  # the workers' environment (the tasks carry PETKIT_* themselves too)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster:
+        r = grade("all", LESSON, "--samples", "--scheduler", cluster.scheduler_address,
+                  "--course", str(course), env=FAST_GRADING, timeout=900)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert f"on the Dask cluster at {cluster.scheduler_address} (2 workers)" in r.stdout, r.stdout
+    assert _grades(course / "grades.csv") == expected
+    assert not (course / "gradebook.db").exists(), "the grades went to SQLite, not PostgreSQL"
+    import sqlalchemy
+    engine = sqlalchemy.create_engine(postgres_url)
     try:
-        server.psql("CREATE DATABASE petkit;")
-        url = server.get_uri("petkit")
-        with open(course / "nbgrader_config.py", "a") as f:
-            f.write(f"\nc.CourseDirectory.db_url = {url!r}\n")
-        for k, v in {**FAST_GRADING, "PYTHONPATH": str(ROOT)}.items():
-            monkeypatch.setenv(k, v)  # the workers' environment (the tasks carry PETKIT_* themselves too)
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      dashboard_address=":0") as cluster:
-            r = grade("all", LESSON, "--samples", "--scheduler", cluster.scheduler_address,
-                      "--course", str(course), env=FAST_GRADING, timeout=900)
-            assert r.returncode == 0, r.stdout + r.stderr
-            assert f"on the Dask cluster at {cluster.scheduler_address} (2 workers)" in r.stdout, r.stdout
-        assert _grades(course / "grades.csv") == expected
-        assert not (course / "gradebook.db").exists(), "the grades went to SQLite, not PostgreSQL"
-        import sqlalchemy
-        engine = sqlalchemy.create_engine(url)
-        try:
-            with engine.connect() as con:
-                rows = dict(con.execute(sqlalchemy.text(
-                    "SELECT student_id, COUNT(*) FROM submitted_assignment GROUP BY student_id")).all())
-        finally:
-            engine.dispose()
-        assert rows == {s: 1 for s in expected}
+        with engine.connect() as con:
+            rows = dict(con.execute(sqlalchemy.text(
+                "SELECT student_id, COUNT(*) FROM submitted_assignment GROUP BY student_id")).all())
     finally:
-        server.cleanup()
-        shutil.rmtree(pgdata, ignore_errors=True)
+        engine.dispose()
+    assert rows == {s: 1 for s in expected}
 
 
 def test_gradings_in_one_process_take_turns(monkeypatch):

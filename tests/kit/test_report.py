@@ -314,29 +314,18 @@ def test_the_per_exercise_csv_never_overwrites_what_is_not_a_grades_csv(tmp_path
 
 
 @pytest.mark.slow
-def test_a_postgresql_gradebook_reports_as_sqlite_does(tmp_path):
-    pgserver = pytest.importorskip("pgserver", reason="PostgreSQL could not be installed here (the pgserver "
-                                                      "wheel, a dependency in pyproject.toml, does not import)")
-    import tempfile
+def test_a_postgresql_gradebook_reports_as_sqlite_does(tmp_path, postgres_url):
     lite, _ = _synthetic(tmp_path / "sqlite", 40, seed=7)
-    pgdata = Path(tempfile.mkdtemp(prefix="petkit-pg-"))
-    pgdata.chmod(0o755)  # PostgreSQL runs as another user when the suite runs as root
-    server = pgserver.get_server(pgdata / "data", cleanup_mode="delete")
-    try:
-        server.psql("CREATE DATABASE petkit;")
-        pg, _ = _synthetic(tmp_path / "pg", 40, seed=7, db_url=server.get_uri("petkit"))
-        assert not (pg / "gradebook.db").exists()
-        pages = {}
-        for course in (lite, pg):
-            assert grade("report", LESSON, "--course", str(course)).returncode == 0
-            r = grade("export", "--per-exercise", "--to", str(course / "per.csv"), "--course", str(course))
-            assert r.returncode == 0, r.stderr
-            pages[course] = ((course / "reports" / LESSON / "index.html").read_text(), (course / "per.csv").read_text())
-        assert pages[lite] == pages[pg]
-        _check_against_gradebook(pg, pg / "per.csv")
-    finally:
-        server.cleanup()
-        shutil.rmtree(pgdata, ignore_errors=True)
+    pg, _ = _synthetic(tmp_path / "pg", 40, seed=7, db_url=postgres_url)
+    assert not (pg / "gradebook.db").exists()
+    pages = {}
+    for course in (lite, pg):
+        assert grade("report", LESSON, "--course", str(course)).returncode == 0
+        r = grade("export", "--per-exercise", "--to", str(course / "per.csv"), "--course", str(course))
+        assert r.returncode == 0, r.stderr
+        pages[course] = ((course / "reports" / LESSON / "index.html").read_text(), (course / "per.csv").read_text())
+    assert pages[lite] == pages[pg]
+    _check_against_gradebook(pg, pg / "per.csv")
 
 
 def test_the_group_is_the_check_the_first_line_names_and_a_library_shortcut_is_its_own():
