@@ -45,6 +45,9 @@ def _read_tree(folder: Path) -> dict[str, bytes]:
 
 
 def _write_tree(folder: Path, files: dict[str, bytes]) -> None:
+    """The folder with these files (`_read_tree`'s), made even when there are none: an empty submission
+    folder is graded as the serial path grades it (its notebook is missing), not lost with its worker."""
+    folder.mkdir(parents=True, exist_ok=True)
     for rel, data in files.items():
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -44,3 +44,13 @@ def postgres_url(postgres_server):
     name = f"petkit_{uuid.uuid4().hex[:12]}"
     postgres_server.psql(f"CREATE DATABASE {name};")
     return postgres_server.get_uri(name)
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory):
+    """The softmax class (softmax_class.py) graded once for the whole run, all xdist workers: (its course
+    folder, what `petkit grade all` printed). The tests only read it; one that grades again works on a copy."""
+    from helpers import built_once
+    from softmax_class import grade_the_class
+    folder, stdout = built_once(tmp_path_factory, "graded-softmax-class", grade_the_class)
+    return folder / "course", stdout

@@ -272,5 +272,32 @@ def readme_table() -> str:
     return "\n".join(rows)
 
 
+def submit(course, cases) -> None:
+    """Write each student's submission of the cases into the course's submitted/ folder: the reference
+    answers, with each case's cell, notebook change or folder writer applied."""
+    from petkit import notebooks
+    from petkit.registry import lesson
+    l = lesson(LESSON)
+    source = notebooks.source_notebook(l)
+    reference = {e.name: notebooks.solved(notebooks.read_source(l).functions[e.name]) for e in l.exercises}
+    for student, mine in students(cases).items():
+        answers = {e.name: notebooks.solved for e in l.exercises}
+        for c in mine:
+            if c.cell is not None:
+                answers[c.exercise] = notebooks.written(c.cell.replace(REFERENCE, reference[c.exercise]))
+        nb = notebooks.student_notebook(source, answers)
+        for c in mine:
+            if c.notebook:
+                nb = c.notebook(nb)
+        folder = course / "submitted" / student / LESSON
+        folder.mkdir(parents=True)
+        writers = [c.folder for c in mine if c.folder]
+        if writers:
+            for w in writers:
+                w(folder, notebooks.dumps(nb))
+        else:
+            (folder / f"{LESSON}.ipynb").write_text(notebooks.dumps(nb))
+
+
 if __name__ == "__main__":
     print(readme_table())

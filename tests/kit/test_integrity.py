@@ -1,42 +1,19 @@
-"""The cheat and fault corpora (tests/kit/integrity.py) through the real `petkit grade` command: each
-case gets the score it must on the exercise it targets, with its message; every other exercise of
-the same notebook and every other student are graded as usual; the gradebook and the course folder
-stay whole; a second run gives the same grades; the README's table is the corpora's."""
+"""The cheat and fault corpora (tests/kit/integrity.py) through the real `petkit grade` command (their
+students are in the graded class, softmax_class.py): each case gets the score it must on the exercise
+it targets, with its message; every other exercise of the same notebook and every other student are
+graded as usual; the gradebook and the course folder stay whole; a second run gives the same grades;
+the README's table is the corpora's."""
 
 import pytest
 
 from petkit import ROOT, notebooks
 from petkit.grading.course import Course, broken_gradebook
 from petkit.grading.results import result
-from petkit.registry import lesson
 
 import integrity
-from integrity import CHEATS, FAIR, FAULTS, LESSON, POINTS, REFERENCE
+from integrity import CHEATS, FAIR, FAULTS, LESSON, POINTS
 from test_grade import FAST_GRADING as FAST
-from test_grade import _copy_course, _grades, grade
-
-
-def _submit_all(course, cases):
-    l = lesson(LESSON)
-    source = notebooks.source_notebook(l)
-    reference = {e.name: notebooks.solved(notebooks.read_source(l).functions[e.name]) for e in l.exercises}
-    for student, mine in integrity.students(cases).items():
-        answers = {e.name: notebooks.solved for e in l.exercises}
-        for c in mine:
-            if c.cell is not None:
-                answers[c.exercise] = notebooks.written(c.cell.replace(REFERENCE, reference[c.exercise]))
-        nb = notebooks.student_notebook(source, answers)
-        for c in mine:
-            if c.notebook:
-                nb = c.notebook(nb)
-        folder = course / "submitted" / student / LESSON
-        folder.mkdir(parents=True)
-        writers = [c.folder for c in mine if c.folder]
-        if writers:
-            for w in writers:
-                w(folder, notebooks.dumps(nb))
-        else:
-            (folder / f"{LESSON}.ipynb").write_text(notebooks.dumps(nb))
+from test_grade import _grades, grade
 
 
 def _lines(out: str, student: str) -> str:
@@ -82,16 +59,11 @@ def _course_is_whole(course):
         (ROOT / "grader" / "source" / LESSON / f"{LESSON}.ipynb").read_text()
 
 
-def _graded(tmp_path, cases, returncode):
-    """Grade the cases' submissions through `petkit grade autograde`; assert every outcome and that the
-    course stays whole. Returns the course, its students and their results."""
-    course = _copy_course(tmp_path)
-    _submit_all(course, cases)
-    # the per-cell limit, which each cell of an answer that loops forever pays (its maths and its bad-input
-    # test cell): 10 s, several times what a cell of these notebooks takes on two loaded cores
-    r = grade("autograde", LESSON, "--course", str(course), "--timeout", "10", env=FAST, timeout=1200)
-    out = r.stdout + r.stderr
-    assert r.returncode == returncode, out
+def _graded(graded_class, cases):
+    """The cases' students as the graded class (softmax_class.py: graded once by `petkit grade all --workers
+    2`, beside the samples and the other cases) got them; assert every outcome and that the course stays
+    whole. Returns the course, the cases' students and their results."""
+    course, out = graded_class
     _course_is_whole(course)
     students = sorted(integrity.students(cases))
     results = _cells(course, students)
@@ -100,28 +72,29 @@ def _graded(tmp_path, cases, returncode):
 
 
 @pytest.mark.slow
-def test_cheats_score_zero_on_what_they_target_and_say_what_was_detected(tmp_path):
-    _graded(tmp_path, CHEATS, returncode=0)
+def test_cheats_score_zero_on_what_they_target_and_say_what_was_detected(graded_class):
+    _graded(graded_class, CHEATS)
 
 
 @pytest.mark.slow
-def test_faults_cost_what_they_break_and_nothing_else(tmp_path):
-    # the notebooks that cannot be graded are reported: exit status 1
-    course, students, first = _graded(tmp_path, FAULTS, returncode=1)
-    ex = grade("export", "--course", str(course))
-    assert ex.returncode == 0, ex.stderr
-    assert set(_grades(course / "grades.csv")) == set(students)  # one row per student, graded or not
-    again = grade("autograde", LESSON, "--course", str(course), "--force", "--student", "fault-2",
+def test_faults_cost_what_they_break_and_nothing_else(graded_class, tmp_path):
+    course, students, first = _graded(graded_class, FAULTS)
+    assert set(students) <= set(_grades(course / "grades.csv"))  # one row per student, graded or not
+    # graded again, one by one (the class was graded by two workers): the same grades, cell for cell
+    import shutil
+    mine = tmp_path / "course"
+    shutil.copytree(course, mine)  # the class is read only
+    again = grade("autograde", LESSON, "--course", str(mine), "--force", "--student", "fault-2",
                   "--student", "fault-json", "--timeout", "10", env=FAST, timeout=1200)
-    second = _cells(course, ["fault-2", "fault-json"])
+    second = _cells(mine, ["fault-2", "fault-json"])
     assert {s: (r.score, r.cells) for s, r in second.items()} == \
         {s: (first[s].score, first[s].cells) for s in second}, again.stdout + again.stderr
 
 
 @pytest.mark.slow
-def test_fair_answers_keep_their_points_and_changed_marks_are_named(tmp_path):
+def test_fair_answers_keep_their_points_and_changed_marks_are_named(graded_class):
     # a helper in its own cell, `hint = None`, re-marked or inserted grade cells: graded by the source
-    course, students, results = _graded(tmp_path, FAIR, returncode=0)
+    course, students, results = _graded(graded_class, FAIR)
     assert {s: (r.score, r.max_score) for s, r in results.items()} == {s: (5, 5) for s in students}
 
 

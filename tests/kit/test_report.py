@@ -21,67 +21,9 @@ from petkit.corpus import load, only_bad_input
 from petkit.grading.course import Course
 from petkit.registry import lesson
 
-from helpers import built_once
-from test_grade import FAST_GRADING, _copy_course, _grades, _submit, grade
-
-LESSON = "softmax"
-LOOPS = "def log_softmax(x, dim=-1):\n    while True:\n        pass\n"
-EXITS = "import os\n\n\ndef sigmoid(x):\n    os._exit(1)\n"
-CHEATS = "import petkit.nbcheck\n\n\ndef softmax(x, dim=-1):\n    return x\n"
-ODD_ID = "o'neil & <co>"  # a student id that HTML must escape
-
-# Right for as many calls as the visible checks make, wrong after: it fits the visible examples only.
-# (It cannot ask petkit which run it is in: an answer cell that imports the kit is screened as a cheat.)
-FITS_THE_VISIBLE_CHECKS = '''import torch
-
-_calls = [0]
-
-
-def sigmoid(x):
-    _calls[0] += 1
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError("x must be a floating-point tensor")
-    e = (-x.abs()).exp()
-    s = torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
-    return s if _calls[0] <= {visible_calls} else s * 0.5
-'''
-
-
-def _visible_calls(exercise_id: str, env: dict) -> int:
-    """How many times the visible maths checks (the test cell's `check`) call the reference answer, counted
-    in a fresh process with the grader's PETKIT_* settings, as in nbgrader's kernel."""
-    lesson_id, name = exercise_id.split(".")
-    code = (f"from petkit.nbcheck import MATHS, check\nfrom solutions.{lesson_id} import {name} as fn\ncalls = [0]\n"
-            f"def counted(*a, **k):\n    calls[0] += 1\n    return fn(*a, **k)\n"
-            f"check({exercise_id!r}, counted, kinds=MATHS)\nprint(calls[0])\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **env})
-    assert done.returncode == 0, done.stderr
-    return int(done.stdout.split()[-1])
-
-
-def build_class(course: Path) -> dict[str, str]:
-    """Submit the class into a course folder: {student: what it is}."""
-    l = lesson(LESSON)
-    Course(course).add_samples(LESSON)
-    kinds = {s.student: s.what for s in notebooks.samples(l)}
-    source = notebooks.source_notebook(l)
-    for k, batch in enumerate(notebooks.wrong_answer_batches(l, load()), 1):
-        _submit(course, f"wrong-{k}", LESSON, notebooks.dumps(notebooks.wrong_answer_notebook(source, l, batch)))
-        kinds[f"wrong-{k}"] = "wrong answers: " + ", ".join(batch)
-    solved = {e.name: notebooks.solved for e in l.exercises}
-    faults = {"loops-forever": {**solved, "log_softmax": notebooks.written(LOOPS)},
-              "exits-kernel": {**solved, "sigmoid": notebooks.written(EXITS)},
-              ODD_ID: {**solved, "softmax": notebooks.written(CHEATS)},
-              "fits-visible-only": {**solved, "sigmoid": notebooks.written(FITS_THE_VISIBLE_CHECKS.format(
-                  visible_calls=_visible_calls("softmax.sigmoid", FAST_GRADING)))}}
-    for student, answers in faults.items():
-        _submit(course, student, LESSON, notebooks.dumps(notebooks.student_notebook(source, answers)))
-        kinds[student] = "a fault"
-    _submit(course, "broken-json", LESSON, notebooks.dumps(notebooks.student_notebook(source))[:-300])
-    kinds["broken-json"] = "not valid JSON"
-    return kinds
-
+import integrity
+from softmax_class import LESSON, NOT_GRADABLE, ODD_ID
+from test_grade import _copy_course, _grades, grade
 
 # --- helpers -------------------------------------------------------------------------------------
 
@@ -343,34 +285,12 @@ def test_the_group_is_the_check_the_first_line_names_and_a_library_shortcut_is_i
 
 # --- a class graded for real: samples, the corpus's wrong answers, faults ----------------------------
 
-def _grade_the_class(folder):
-    """The class graded as an instructor's first run does it: `petkit grade all --samples` (release, the
-    samples copied in again, autograde, export, feedback, report), then the per-exercise CSV."""
-    course = _copy_course(folder)
-    build_class(course)
-    # loops-forever pays the per-cell limit twice (test_integrity.py's note on 10 s)
-    done = grade("all", LESSON, "--samples", "--workers", "2", "--timeout", "10", "--course", str(course),
-                 env=FAST_GRADING, timeout=1800)
-    assert done.returncode == 1, done.stdout + done.stderr  # broken-json could not be graded
-    r = grade("export", "--per-exercise", "--to", str(course / "per-exercise.csv"), "--course", str(course), timeout=600)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return done.stdout
-
-
-@pytest.fixture(scope="session")
-def graded_class(tmp_path_factory):
-    """The class graded once for the whole run (all xdist workers): the tests only read it."""
-    folder, stdout = built_once(tmp_path_factory, "graded-softmax-class", _grade_the_class)
-    return folder / "course", stdout
-
-
 def _expected_kinds() -> dict[tuple[str, str], set]:
     """(student, exercise id) -> the kinds of cause it may have (None: full points)."""
     l = lesson(LESSON)
     ids = {e.name: e.id for e in l.exercises}
     want = {("sample-full", i): {None} for i in ids.values()}
     want.update({("sample-untouched", i): {causes.NOT_STARTED} for i in ids.values()})
-    want.update({("broken-json", i): {causes.NOT_GRADED} for i in ids.values()})
     first, last = l.exercises[0], l.exercises[-1]
     failing = {causes.CHECK, causes.HIDDEN, causes.MISTAKE}
 
@@ -382,11 +302,17 @@ def _expected_kinds() -> dict[tuple[str, str], set]:
     want.update({("sample-partial", i): {causes.NOT_STARTED} for i in ids.values()})
     want[("sample-partial", first.id)] = {None}
     want[("sample-partial", last.id)] = costs(last, maths_right=True)  # its answer: right maths, no input checks
-    for student, (broken, kind) in {"loops-forever": ("log_softmax", causes.TIMEOUT),
-                                    "exits-kernel": ("sigmoid", causes.CRASH), ODD_ID: ("softmax", causes.CHEAT),
+    for student, (broken, kind) in {ODD_ID: ("softmax", causes.CHEAT),
                                     "fits-visible-only": ("sigmoid", causes.HIDDEN)}.items():
         want.update({(student, i): {None} for i in ids.values()})
         want[(student, ids[broken])] = {kind}
+    # integrity.py's faults (test_integrity.py checks every case's points and message)
+    want[("fault-1", ids["softmax"])] = {None}  # a flood of output, with a right answer
+    want[("fault-1", ids["log_softmax"])] = {causes.TIMEOUT}
+    want[("fault-2", ids["log_softmax"])] = {causes.CRASH}  # os._exit
+    want[("fault-2", ids["sigmoid"])] = {causes.CRASH}  # a segfault
+    for student in NOT_GRADABLE:
+        want.update({(student, i): {causes.NOT_GRADED} for i in ids.values()})
     for k, batch in enumerate(notebooks.wrong_answer_batches(l, load()), 1):
         for e in l.exercises:
             want[(f"wrong-{k}", e.id)] = costs(e, only_bad_input(batch[e.name].rejected_by)) if e.name in batch \
@@ -407,7 +333,7 @@ def test_the_report_and_the_csv_of_a_graded_class_match_its_gradebook(graded_cla
         assert (course / "reports" / LESSON / unquote(a["href"])).resolve().is_file(), a["href"]
     linked = {tr["data-student"] for tr in soup.select("tr.student") if tr.select_one("a")}
     assert linked == {p.parent.parent.name for p in (course / "feedback").glob(f"*/{LESSON}/{LESSON}.html")}
-    assert "broken-json" not in linked and "sample-full" in linked
+    assert not linked & NOT_GRADABLE and "sample-full" in linked
 
 
 @pytest.mark.slow
@@ -450,21 +376,24 @@ def test_grade_all_grades_the_samples_as_meant_and_nbgrader_agrees(graded_class,
 @pytest.mark.slow
 def test_faults_cost_what_they_broke_and_everyone_else_is_graded(graded_class):
     course, out = graded_class
-    assert "loops-forever: test_log_softmax: stopped at the time limit per cell: does it loop forever?" in out
-    assert "exits-kernel: test_sigmoid: KernelDied: the kernel died while running this cell" in out
+    assert "fault-1: test_log_softmax: stopped at the time limit per cell: does it loop forever?" in out
+    assert "fault-2: test_log_softmax: KernelDied: the kernel died while running this cell" in out
     assert "broken-json: NOT GRADED: softmax.ipynb is not valid notebook JSON" in out
     assert "fits-visible-only: test_sigmoid: ChecksFailed: the grader's hidden tests" in out
     students = {p.name for p in (course / "submitted").iterdir()}
-    assert f"{len(students) - 1} of {len(students)} submissions graded; could not grade: broken-json" in out
+    n = len(NOT_GRADABLE)
+    head = f"{len(students) - n} of {len(students)} submissions graded; could not grade: "
+    [line] = [l for l in out.splitlines() if l.startswith(head)] or [out]
+    assert set(line[len(head):].split(", ")) == NOT_GRADABLE, line
     points = {e.name: e.points for e in lesson(LESSON).exercises}
     total = sum(points.values())
     grades = _grades(course / "grades.csv")
     assert set(grades) == students  # one row per student, graded or not
-    assert {s: grades[s] for s in ("loops-forever", "exits-kernel", "fits-visible-only", "broken-json")} == {
-        "loops-forever": (total - points["log_softmax"], total), "exits-kernel": (total - points["sigmoid"], total),
+    assert {s: grades[s] for s in ("fault-1", "fits-visible-only", "broken-json")} == {
+        "fault-1": (total - points["log_softmax"] - points["sigmoid"], total),  # a loop, a memory bomb
         "fits-visible-only": (total - points["sigmoid"], total), "broken-json": (0, total)}
     feedback = {p.parent.parent.name for p in (course / "feedback").glob(f"*/{LESSON}/{LESSON}.html")}
-    assert feedback == students - {"broken-json"}
+    assert feedback == students - NOT_GRADABLE
     html = (course / "feedback" / "fits-visible-only" / LESSON / f"{LESSON}.html").read_text()
     assert "hidden tests (the same checks on" in html  # the student learns what broke ...
     assert "check_hidden" not in html and "HIDDEN TESTS" not in html  # ... but not the hidden code
@@ -486,7 +415,10 @@ def test_feedback_pages_name_the_exercises_and_say_no_response_nowhere(graded_cl
     course, _ = graded_class
     titles = [t for n, e in enumerate(lesson(LESSON).exercises, 1)  # an exercise's maths cell, then its bad input
               for t in (f"{n}. {e.title} ({e.id})", f"{n}. {e.title} ({e.id}): bad input")]
+    recut = {c.student for c in integrity.CHEATS + integrity.FAIR if c.notebook}  # cells deleted, re-marked, inserted
     for page in sorted((course / "feedback").glob(f"*/{LESSON}/{LESSON}.html")):
+        if page.parent.parent.name in recut:
+            continue
         text = page.read_text()
         toc = [a.text for a in BeautifulSoup(text, "html.parser").select("#toc a")]
         assert [t for t in toc if not t.startswith("The grader's comment on ")] == titles, (page, toc)
