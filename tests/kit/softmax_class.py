@@ -1,10 +1,10 @@
 """The softmax class the suite grades for real, ONCE per run (conftest.py's `graded_class`), as an
 instructor's first run does it: `petkit grade all --samples --workers 2`, then the per-exercise CSV.
-test_report.py reads its report, CSVs and feedback; test_grade.py's samples test and test_integrity.py's
+test_report.py reads its report, CSVs and feedback; test_grade.py's notebooks and samples tests and test_integrity.py's
 cheat, fault and fair cases read its gradebook and output. One grading of all of them: each used to
 grade a class of its own, paying the imports, and an answer that loops forever its time limit, again.
 
-Its students: the lesson's samples, one per batch of the corpus's wrong answers (`wrong-K`), every
+Its students: the lesson's samples, the source notebook itself (`as-source`), one per batch of the corpus's wrong answers (`wrong-K`), every
 case of tests/kit/integrity.py (cheats, faults, fair answers), an answer that fits the visible checks
 only, a cheat under a student id HTML must escape, and a notebook that is not valid JSON.
 """
@@ -65,6 +65,8 @@ def build_class(course: Path) -> dict[str, str]:
     Course(course).add_samples(LESSON)
     kinds = {s.student: s.what for s in notebooks.samples(l)}
     source = notebooks.source_notebook(l)
+    _submit(course, "as-source", LESSON, (course / "source" / LESSON / f"{LESSON}.ipynb").read_text())
+    kinds["as-source"] = "the source notebook itself (test_grade.py)"
     for k, batch in enumerate(notebooks.wrong_answer_batches(l, load()), 1):
         _submit(course, f"wrong-{k}", LESSON, notebooks.dumps(notebooks.wrong_answer_notebook(source, l, batch)))
         kinds[f"wrong-{k}"] = "wrong answers: " + ", ".join(batch)

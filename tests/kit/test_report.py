@@ -289,7 +289,7 @@ def _expected_kinds() -> dict[tuple[str, str], set]:
     """(student, exercise id) -> the kinds of cause it may have (None: full points)."""
     l = lesson(LESSON)
     ids = {e.name: e.id for e in l.exercises}
-    want = {("sample-full", i): {None} for i in ids.values()}
+    want = {(full, i): {None} for i in ids.values() for full in ("sample-full", "as-source")}
     want.update({("sample-untouched", i): {causes.NOT_STARTED} for i in ids.values()})
     first, last = l.exercises[0], l.exercises[-1]
     failing = {causes.CHECK, causes.HIDDEN, causes.MISTAKE}
