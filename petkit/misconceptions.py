@@ -120,8 +120,15 @@ def pack(exercise_ids) -> dict[str, str]:
 
 def unpack(packed: dict[str, str] | None) -> dict[str, list[Known]]:
     """What `pack` packed: exercise id -> its Known entries. Only for what petkit's own parent process
-    packed (a pickle)."""
-    return {ex: pickle.loads(base64.b64decode(text)) for ex, text in (packed or {}).items()}
+    packed (a pickle). An entry that does not load (a damaged cache file) names no mistake, as a corpus
+    that cannot load names none: naming a mistake never costs the checks their run."""
+    out = {}
+    for ex, text in (packed or {}).items():
+        try:
+            out[ex] = pickle.loads(base64.b64decode(text))
+        except Exception:  # noqa: BLE001 - binascii, pickle and import errors alike
+            out[ex] = []
+    return out
 
 
 CACHE_ENV = "PETKIT_MISTAKES_CACHE"  # the cache's folder; "off": none

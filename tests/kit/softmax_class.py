@@ -23,7 +23,7 @@ from petkit.registry import lesson
 import integrity
 from test_grade import FAST_GRADING, _copy_course, _submit, grade
 
-LESSON = "softmax"
+LESSON = integrity.LESSON  # the cases are written for its notebook
 CHEAT_CELL = "import petkit.nbcheck\n\n\ndef softmax(x, dim=-1):\n    return x\n"
 ODD_ID = "o'neil & <co>"  # a student id that HTML must escape
 # the students whose notebook cannot be graded: this file's broken-json, integrity.py's faults
@@ -59,30 +59,23 @@ def _visible_calls(exercise_id: str, env: dict) -> int:
     return int(done.stdout.split()[-1])
 
 
-def build_class(course: Path) -> dict[str, str]:
-    """Submit the class into a course folder: {student: what it is}."""
+def build_class(course: Path) -> None:
+    """Submit the class into a course folder."""
     l = lesson(LESSON)
     Course(course).add_samples(LESSON)
-    kinds = {s.student: s.what for s in notebooks.samples(l)}
     source = notebooks.source_notebook(l)
     _submit(course, "as-source", LESSON, (course / "source" / LESSON / f"{LESSON}.ipynb").read_text())
-    kinds["as-source"] = "the source notebook itself (test_grade.py)"
     for k, batch in enumerate(notebooks.wrong_answer_batches(l, load()), 1):
         _submit(course, f"wrong-{k}", LESSON, notebooks.dumps(notebooks.wrong_answer_notebook(source, l, batch)))
-        kinds[f"wrong-{k}"] = "wrong answers: " + ", ".join(batch)
     cases = integrity.CHEATS + integrity.FAULTS + integrity.FAIR
     integrity.submit(course, cases)
-    kinds.update({c.student: c.attempt for c in cases})
     solved = {e.name: notebooks.solved for e in l.exercises}
     faults = {ODD_ID: {**solved, "softmax": notebooks.written(CHEAT_CELL)},
               "fits-visible-only": {**solved, "sigmoid": notebooks.written(FITS_THE_VISIBLE_CHECKS.format(
                   visible_calls=_visible_calls("softmax.sigmoid", FAST_GRADING)))}}
     for student, answers in faults.items():
         _submit(course, student, LESSON, notebooks.dumps(notebooks.student_notebook(source, answers)))
-        kinds[student] = "a fault"
     _submit(course, "broken-json", LESSON, notebooks.dumps(notebooks.student_notebook(source))[:-300])
-    kinds["broken-json"] = "not valid JSON"
-    return kinds
 
 
 def grade_the_class(folder: Path) -> str:

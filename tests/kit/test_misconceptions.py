@@ -369,3 +369,12 @@ def test_a_corpus_that_cannot_load_is_not_kept_and_a_cache_that_cannot_be_writte
         "softmax.sigmoid": [k.line for k in misconceptions.known("softmax.sigmoid")]}
     monkeypatch.setenv(misconceptions.CACHE_ENV, "off")
     assert misconceptions.cache_folder() is None and misconceptions.pack(["softmax.sigmoid"])
+
+
+def test_a_damaged_packed_entry_names_no_mistake_and_spares_the_others():
+    packed = misconceptions.pack(["softmax.softmax", "softmax.log_softmax"])
+    whole = _lines(packed)
+    for damage in (packed["softmax.softmax"][: len(packed["softmax.softmax"]) // 2], "not base64 at all!", ""):
+        got = _lines({**packed, "softmax.softmax": damage})
+        assert got == {"softmax.softmax": [], "softmax.log_softmax": whole["softmax.log_softmax"]}, damage
+    assert whole["softmax.softmax"]
