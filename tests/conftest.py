@@ -3,6 +3,14 @@ import os
 
 import pytest
 
+# One torch (OpenMP) thread in every process of the run, as petkit's checked and graded children have
+# (petkit.grading.course.GRADING_THREADS, why): selftest runs a pytest worker per core, beside the
+# kernels and graders the tests start. Set before anything imports torch.
+from petkit.grading.course import GRADING_THREADS  # noqa: E402 -- imports neither torch nor nbgrader
+
+for _name, _value in GRADING_THREADS.items():
+    os.environ.setdefault(_name, _value)
+
 
 def pytest_addoption(parser):
     parser.addoption("--impl", default=None, metavar="PKG",

@@ -201,10 +201,10 @@ def finished(course, lesson: str, students: list[str]) -> set[str]:
 
 def _template_gradebook(course, lesson: str) -> bytes:
     """A gradebook that knows only LESSON (nbgrader generate_assignment in a scratch course): what
-    each worker grades against. Its alembic version is the real gradebook's, read from it, which
-    spares the seconds nbgrader spends asking the `alembic` command for it."""
-    import nbgrader.api
+    each worker grades against. Its alembic version is the real gradebook's, read from it."""
     from sqlalchemy import create_engine, text
+
+    from petkit.grading.course import alembic_version
     engine = create_engine(course.db_url)
     try:
         with engine.connect() as con:
@@ -212,15 +212,10 @@ def _template_gradebook(course, lesson: str) -> bytes:
     finally:
         engine.dispose()
     task = _task_base(course, lesson)
-    asked = nbgrader.api.get_alembic_version
-    nbgrader.api.get_alembic_version = lambda: version
-    try:
-        with tempfile.TemporaryDirectory(prefix="petkit-template-") as tmp:
-            scratch = _scratch_course(Path(tmp) / "course", task)
-            scratch.release(lesson)
-            return (scratch.root / SCRATCH_DB).read_bytes()
-    finally:
-        nbgrader.api.get_alembic_version = asked
+    with alembic_version(version), tempfile.TemporaryDirectory(prefix="petkit-template-") as tmp:
+        scratch = _scratch_course(Path(tmp) / "course", task)
+        scratch.release(lesson)
+        return (scratch.root / SCRATCH_DB).read_bytes()
 
 
 def _task_base(course, lesson: str) -> dict:

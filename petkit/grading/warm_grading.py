@@ -112,7 +112,7 @@ def grading_env() -> dict[str, str]:
     """The environment of every grading job, a kernel or a referee run: the grader's (the checks'
     settings, caches of pretrained bodies) with the venv's tools and the kit on the paths (Course.run's
     tools_env) and nbgrader's mark of an autograde run, as nbgrader gives its kernels. One environment,
-    so one warm server serves both (the sealed run sets torch's threads to one itself)."""
+    so one warm server serves both (one torch thread: tools_env)."""
     from petkit.grading.course import tools_env
     return {**os.environ, **tools_env(), "NBGRADER_EXECUTION": "autograde"}
 

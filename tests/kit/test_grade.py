@@ -67,13 +67,37 @@ def test_the_broken_gradebook_nbgrader_leaves_without_alembic_is_replaced(tmp_pa
     assert sorted(p.name for p in course.iterdir()) == ["gradebook.db", "nbgrader_config.py", "samples", "source"]
 
 
+def test_a_new_gradebook_is_stamped_with_what_alembic_heads_says_without_running_it(tmp_path, monkeypatch):
+    import nbgrader.api
+    from petkit.grading.course import alembic_version, tools_env
+    from petkit import environ
+    with environ(**tools_env()):
+        heads = nbgrader.api.get_alembic_version()  # the oracle: nbgrader's own `alembic heads` process
+    course = _copy_course(tmp_path)
+
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"ran {args}")
+    monkeypatch.setattr(nbgrader.api.sp, "check_output", no_process)
+    with alembic_version():
+        assert nbgrader.api.get_alembic_version() == heads
+    Course(course).ensure_gradebook()
+    with sqlite3.connect(course / "gradebook.db") as con:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [(heads,)]
+    assert broken_gradebook(course / "gradebook.db") == ""
+
+
 def test_a_failed_creation_leaves_no_gradebook_behind(tmp_path, monkeypatch):
     import nbgrader.api
+    from alembic.script import ScriptDirectory
     course = _copy_course(tmp_path)
     before = _files(course)
 
+    def unreadable(*args, **kwargs):  # the migrations cannot be read here: nbgrader's own way is tried
+        raise OSError("no migrations")
+
     def alembic_missing():  # what nbgrader meets when `alembic` is not on PATH
         raise FileNotFoundError(2, "No such file or directory", "alembic")
+    monkeypatch.setattr(ScriptDirectory, "from_config", unreadable)
     monkeypatch.setattr(nbgrader.api, "get_alembic_version", alembic_missing)
     with pytest.raises(GradeError, match="alembic"):
         Course(course).ensure_gradebook()

@@ -1,5 +1,6 @@
 """The warm fork server (petkit.warm): what one job does never reaches the next job or the server,
 and whenever the server cannot take a job the launcher runs it cold, with the same result."""
+import json
 import os
 import signal
 import subprocess
@@ -452,17 +453,22 @@ def test_the_server_started_early_is_the_one_the_kernels_and_the_referee_then_us
     """warm_grading.start_servers starts the grading server before nbgrader sets up; it must be keyed
     as the kernels' and the referee's later requests are (one server serves both: same imports, same
     environment), or its start is wasted work, a second server is started, or a job is refused and
-    runs cold. Its log names every job it ran and every one it refused."""
+    runs cold. Its log names every job it ran and every one it refused. The kernel runs torch on one
+    thread (course.GRADING_THREADS), whatever thread count the grader's own environment asks for."""
     from petkit import notebooks
     from petkit.grading import warm_grading
     from petkit.grading.course import Course
     from petkit.grading.submission import grade_submission
     from petkit.registry import lesson
     from test_grade import FAST_GRADING, _copy_course, _submit
-    for k, v in FAST_GRADING.items():
+    for k, v in {**FAST_GRADING, "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}.items():
         monkeypatch.setenv(k, v)
     course = _copy_course(tmp_path)
-    _submit(course, "early", "softmax", notebooks.dumps(notebooks.source_notebook(lesson("softmax"))))
+    told = "\nimport torch\nprint('torch threads:', torch.get_num_threads())\n"
+    answers = {e.name: notebooks.solved for e in lesson("softmax").exercises}
+    answers["softmax"] = lambda text: notebooks.solved(text) + told
+    _submit(course, "early", "softmax", notebooks.dumps(notebooks.student_notebook(
+        notebooks.source_notebook(lesson("softmax")), answers)))
     grader = Course(course)
     grader.release("softmax")
     warm.close_all()
@@ -478,5 +484,9 @@ def test_the_server_started_early_is_the_one_the_kernels_and_the_referee_then_us
         log = next(iter(started.values())).log()
         assert "refused" not in log, log
         assert "job ipykernel_launcher" in log and "job petkit.grading.sealed" in log, log
+        printed = ["".join(o.get("text", "")) for c in json.loads(
+            (course / "autograded" / "early" / "softmax" / "softmax.ipynb").read_text())["cells"]
+            for o in c.get("outputs", [])]
+        assert "torch threads: 1\n" in printed, printed
     finally:
         warm.close_all()
