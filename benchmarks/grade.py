@@ -62,11 +62,21 @@ def make_course(folder: Path, lesson_id: str, subs: dict[str, str]) -> Path:
     return folder
 
 
-def _env() -> dict[str, str]:
+def _env(stock: bool = False) -> dict[str, str]:
+    """The runs' environment: the venv's tools and the kit on the paths; `stock`: torch's threads left
+    as this machine's (petkit's grading sets one per kernel, course.GRADING_THREADS; nbgrader does not)."""
     from petkit import ROOT
+    from petkit.grading.course import GRADING_THREADS
     from petkit.grading.course import tools_env as _tools_env
-    return {**os.environ, **_tools_env(), "NO_COLOR": "1",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
+    env = {**os.environ, **_tools_env(), "NO_COLOR": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
+    if stock:
+        for name in GRADING_THREADS:
+            if name in os.environ:
+                env[name] = os.environ[name]
+            else:
+                env.pop(name, None)
+    return env
 
 
 STOCK_CONFIG = """# nbgrader's stock configuration: its own preprocessors, a 60 s cell timeout
@@ -76,9 +86,9 @@ c.ExecutePreprocessor.timeout = 60
 """
 
 
-def timed(command: list[str], cwd: Path, **env: str) -> float:
+def timed(command: list[str], cwd: Path, stock: bool = False, **env: str) -> float:
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env={**_env(), **env}, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=cwd, env={**_env(stock), **env}, capture_output=True, text=True)
     took = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
@@ -140,7 +150,7 @@ def main(argv=None) -> int:
         t_bare = timed([sys.executable, "-m", "petkit.cli", "grade", "autograde", args.lesson, "--no-sandbox",
                         "--course", str(bare)], bare)
         print(f"petkit grade autograde --no-sandbox (serial): {t_bare:.1f} s", flush=True)
-        t_stock = timed([sys.executable, "-m", "nbgrader", "autograde", args.lesson], stock)
+        t_stock = timed([sys.executable, "-m", "nbgrader", "autograde", args.lesson], stock, stock=True)
         print(f"nbgrader autograde, stock configuration (serial): {t_stock:.1f} s", flush=True)
         t_cold = timed([sys.executable, "-m", "petkit.cli", "grade", "autograde", args.lesson, "--course", str(cold)],
                        cold, PETKIT_WARM="0")
