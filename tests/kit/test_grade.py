@@ -169,8 +169,14 @@ def _graded_here(lesson, batches, tmp_path, monkeypatch) -> dict:
     source = notebooks.source_notebook(lesson)
     for k, batch in enumerate(batches, 1):
         _submit(course, f"wrong-{k}", lesson.id, notebooks.dumps(notebooks.wrong_answer_notebook(source, lesson, batch)))
-    # petkit.grading.parallel: the serial path's grades
-    return {r.student: r for r in autograde(grader, lesson.id, workers=2)}
+    # one by one, in this process: the softmax lesson's class is graded by the parallel path (--workers 2,
+    # softmax_class.py), and here a second worker would only pay its own start (nbgrader's import, a warm
+    # server importing fastai: 7-9 s of CPU) on two cores the suite's other worker keeps busy
+    from petkit import warm
+    try:
+        return {r.student: r for r in autograde(grader, lesson.id, workers=1)}
+    finally:
+        warm.close_all()  # its servers go with the test, not with the pytest worker
 
 
 @pytest.mark.parametrize("lesson", [pytest.param(l, marks=[pytest.mark.slow, getattr(pytest.mark, l.id)])
