@@ -88,6 +88,7 @@ def run(args) -> int:
               "(`petkit grade --help`)", file=sys.stderr)
         return 2
     try:
+        _check_to(args)
         course = Course(args.course, timeout=getattr(args, "cell_timeout", None), verbose=args.verbose,
                         no_sandbox=getattr(args, "no_sandbox", False))
         if course.no_sandbox:
@@ -99,6 +100,24 @@ def run(args) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _check_to(args) -> None:
+    """Refuse a bad `--to` before any work: `grade all` would otherwise grade the whole class, then
+    refuse the export (and skip the feedback and the report). The steps check it again as they write."""
+    to = getattr(args, "to", None)
+    if to is None:
+        return
+    if getattr(args, "per_exercise", False):
+        from petkit.grading.classbook import refuse_to_overwrite
+        refuse_to_overwrite(to)
+        return
+    from petkit.grading import gradebook_safety as safety
+    from petkit.grading.course import GRADEBOOK
+    try:
+        safety.check_export_target(to, Path(args.course) / GRADEBOOK)
+    except safety.GradebookUnsafe as e:
+        raise GradeError(str(e)) from None
 
 
 def _lesson(course: Course, lesson: str) -> str:

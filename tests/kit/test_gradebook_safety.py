@@ -12,7 +12,7 @@ from petkit.grading import submission
 from petkit.grading.course import Course, GradeError, broken_gradebook as _broken_gradebook
 from petkit.grading.submission import grade_submission
 
-from test_grade import _copy_course, _submit, grade
+from test_grade import _copy_course, _files, _submit, grade
 
 QUICK = {"PETKIT_GRADEBOOK_WAIT": "1"}
 
@@ -85,6 +85,21 @@ def test_export_writes_only_over_its_own_csv(tmp_path):
         r = grade("export", "--course", str(course), "--to", str(course / "out.csv"))
         assert r.returncode == 0, r.stderr
         assert (course / "out.csv").read_text().splitlines()[0] == safety.CSV_HEADER
+
+
+def test_grade_all_refuses_a_bad_export_target_before_grading_anyone(tmp_path):
+    """`grade all --to` is checked before the release and the grading, not after a whole class."""
+    course = _copy_course(tmp_path)
+    (tmp_path / "notes.csv").write_text("my own notes\n")
+    before = _files(course)
+    for target, extra, says in ((tmp_path / "grades.txt", (), "ending in .csv"),
+                                (tmp_path / "notes.csv", (), "not a grades CSV"),
+                                (tmp_path / "notes.csv", ("--per-exercise",), "not a grades CSV")):
+        step = ("export", *extra) if extra else ("all", "softmax", "--samples")
+        r = grade(*step, "--to", str(target), "--course", str(course), timeout=120)
+        assert r.returncode == 2 and says in r.stderr and "graded" not in r.stdout, (r.stdout, r.stderr)
+    assert _files(course) == before  # nothing released, copied, graded or written
+    assert (tmp_path / "notes.csv").read_text() == "my own notes\n" and not (tmp_path / "grades.txt").exists()
 
 
 @pytest.mark.parametrize("bad", ["../source", "a/b", "..", ".hidden", "", "x\\y", "a\nb"])
