@@ -238,10 +238,17 @@ def per_exercise_rows(course, lessons: list[str] | None = None) -> tuple[list[st
     return header, [rows[s] for s in sorted(rows)]
 
 
-def export_per_exercise(course, to: Path | str | None = None) -> Path:
-    """Write the per-exercise CSV (default COURSE/grades-per-exercise.csv), whole or not at all."""
+def per_exercise_target(course, to: Path | str | None = None) -> Path:
+    """Where `export_per_exercise` writes (default COURSE/grades-per-exercise.csv), or a GradeError
+    when it may not (refuse_to_overwrite)."""
     to = Path(to) if to else course.root / "grades-per-exercise.csv"
     refuse_to_overwrite(to)
+    return to
+
+
+def export_per_exercise(course, to: Path | str | None = None) -> Path:
+    """Write the per-exercise CSV (default COURSE/grades-per-exercise.csv), whole or not at all."""
+    to = per_exercise_target(course, to)
     header, rows = per_exercise_rows(course)
     to.parent.mkdir(parents=True, exist_ok=True)
     tmp = to.with_name(f".{to.name}.{os.getpid()}.tmp")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from petkit.grading import report
 from petkit.grading.autograde import autograde
-from petkit.grading.classbook import export_per_exercise
+from petkit.grading.classbook import export_per_exercise, per_exercise_target
 from petkit.grading.course import DEFAULT_COURSE, Course, GradeError
 from petkit.grading.results import summary
 
@@ -88,9 +88,9 @@ def run(args) -> int:
               "(`petkit grade --help`)", file=sys.stderr)
         return 2
     try:
-        _check_to(args)
         course = Course(args.course, timeout=getattr(args, "cell_timeout", None), verbose=args.verbose,
                         no_sandbox=getattr(args, "no_sandbox", False))
+        _check_export_target(course, args)
         if course.no_sandbox:
             from petkit.grading.sandbox import NO_SANDBOX_WARNING
             print(f"petkit grade: warning: {NO_SANDBOX_WARNING}", file=sys.stderr, flush=True)
@@ -102,22 +102,14 @@ def run(args) -> int:
         return 130
 
 
-def _check_to(args) -> None:
-    """Refuse a bad `--to` before any work: `grade all` would otherwise grade the whole class, then
-    refuse the export (and skip the feedback and the report). The steps check it again as they write."""
-    to = getattr(args, "to", None)
-    if to is None:
-        return
-    if getattr(args, "per_exercise", False):
-        from petkit.grading.classbook import refuse_to_overwrite
-        refuse_to_overwrite(to)
-        return
-    from petkit.grading import gradebook_safety as safety
-    from petkit.grading.course import GRADEBOOK
-    try:
-        safety.check_export_target(to, Path(args.course) / GRADEBOOK)
-    except safety.GradebookUnsafe as e:
-        raise GradeError(str(e)) from None
+def _check_export_target(course: Course, args) -> None:
+    """Refuse where the CSV would go (given or default) before any work: `grade all` would otherwise
+    grade the whole class, then refuse the export (and skip the feedback and the report). The steps
+    check it again as they write."""
+    if args.step == "export" and args.per_exercise:
+        per_exercise_target(course, args.to)
+    elif args.step in ("export", "all"):
+        course.export_target(args.to)
 
 
 def _lesson(course: Course, lesson: str) -> str:

@@ -293,17 +293,22 @@ class Course:
             raise GradeError(f"no samples for {lesson} under {self.root / 'samples'} (`petkit sync` writes them)")
         return added
 
+    def export_target(self, to: Path | str | None = None) -> Path:
+        """Where `export` writes (default COURSE/grades.csv), or a GradeError when it may not: the
+        gradebook itself, not a .csv, a file nbgrader's export did not write."""
+        from petkit.grading import gradebook_safety as safety
+        to = Path(to) if to else self.root / "grades.csv"
+        try:
+            safety.check_export_target(to, self.root / GRADEBOOK)
+        except safety.GradebookUnsafe as e:
+            raise GradeError(str(e)) from None
+        return to
+
     def export(self, to: Path | str | None = None) -> Path:
         """The grades as nbgrader's CSV, written aside then renamed; only over a CSV it wrote, and
         only from a gradebook that is there and whole (a GradeError otherwise: nothing written)."""
         from nbgrader.plugins import CsvExportPlugin
-        from petkit.grading import gradebook_safety as safety
-        to = Path(to) if to else self.root / "grades.csv"
-        db = self.root / GRADEBOOK
-        try:
-            safety.check_export_target(to, db)
-        except safety.GradebookUnsafe as e:
-            raise GradeError(str(e)) from None
+        to = self.export_target(to)
         to.parent.mkdir(parents=True, exist_ok=True)
         tmp = to.with_name(f".{to.name}.{os.getpid()}.tmp")
         plugin = CsvExportPlugin(config=self.config, log=self.log)

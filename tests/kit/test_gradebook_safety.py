@@ -88,18 +88,23 @@ def test_export_writes_only_over_its_own_csv(tmp_path):
 
 
 def test_grade_all_refuses_a_bad_export_target_before_grading_anyone(tmp_path):
-    """`grade all --to` is checked before the release and the grading, not after a whole class."""
+    """Where `grade all` (or export) would write its CSV, given with --to or the default, is checked
+    before the release and the grading, not after a whole class."""
     course = _copy_course(tmp_path)
-    (tmp_path / "notes.csv").write_text("my own notes\n")
+    mine = "my own notes\n"
+    (tmp_path / "notes.csv").write_text(mine)
+    (course / "grades.csv").write_text(mine)  # where grade all writes by default
     before = _files(course)
-    for target, extra, says in ((tmp_path / "grades.txt", (), "ending in .csv"),
-                                (tmp_path / "notes.csv", (), "not a grades CSV"),
-                                (tmp_path / "notes.csv", ("--per-exercise",), "not a grades CSV")):
+    for to, extra, says in ((tmp_path / "grades.txt", (), "ending in .csv"),
+                            (tmp_path / "notes.csv", (), "not a grades CSV"),
+                            (None, (), "not a grades CSV"),
+                            (tmp_path / "notes.csv", ("--per-exercise",), "not a grades CSV")):
         step = ("export", *extra) if extra else ("all", "softmax", "--samples")
-        r = grade(*step, "--to", str(target), "--course", str(course), timeout=120)
-        assert r.returncode == 2 and says in r.stderr and "graded" not in r.stdout, (r.stdout, r.stderr)
+        r = grade(*step, *(("--to", str(to)) if to else ()), "--course", str(course), timeout=120)
+        assert r.returncode == 2 and says in r.stderr and "graded" not in r.stdout, (to, r.stdout, r.stderr)
     assert _files(course) == before  # nothing released, copied, graded or written
-    assert (tmp_path / "notes.csv").read_text() == "my own notes\n" and not (tmp_path / "grades.txt").exists()
+    assert (course / "grades.csv").read_text() == (tmp_path / "notes.csv").read_text() == mine
+    assert not (tmp_path / "grades.txt").exists()
 
 
 @pytest.mark.parametrize("bad", ["../source", "a/b", "..", ".hidden", "", "x\\y", "a\nb"])
