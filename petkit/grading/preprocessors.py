@@ -78,9 +78,6 @@ class KernelSurvivingExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._deaths = 0
-        if self.memory_limit_mb and not any("limit_memory" in a for a in self.extra_arguments):
-            self.extra_arguments = [*self.extra_arguments, "--IPKernelApp.exec_lines="
-                                    f"__import__('petkit.supervisor').supervisor.limit_memory({self.memory_limit_mb})"]
         from petkit.grading import warm_grading
         lesson = (resources or {}).get("metadata", {}).get("name") or ""
         self._warm = warm_grading.kernel_server(nb, lesson, self.sandbox) if self.warm else None
@@ -94,6 +91,18 @@ class KernelSurvivingExecute(Execute):
             return super().preprocess(nb, resources, km)
         finally:
             shutil.rmtree(self._scratch, ignore_errors=True)
+
+    async def async_start_new_kernel(self, **kwargs):
+        """The kernel starts with the memory cap. Added here, as nbclient starts it: nbconvert's
+        `preprocess` runs NotebookClient.__init__ again, which sets the traits from the config again,
+        so arguments added to `extra_arguments` before that (c.Execute.extra_arguments set) were lost
+        and the kernel ran without a cap. A restart (after a kernel death) reuses these arguments."""
+        if self.memory_limit_mb and not any("limit_memory" in a for a in self.extra_arguments):
+            self.extra_arguments = [*self.extra_arguments, "--IPKernelApp.exec_lines="
+                                    f"__import__('petkit.supervisor').supervisor.limit_memory({self.memory_limit_mb})"]
+        return await super().async_start_new_kernel(**kwargs)
+
+    start_new_kernel = run_sync(async_start_new_kernel)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()

@@ -156,6 +156,13 @@ def _write_folder(files: dict):
 LOOP = "def log_softmax(x, dim=-1):\n    while True:\n        pass\n"
 MEMORY_BOMB = ("import torch\n\n\ndef sigmoid(x):\n    hog = []\n    while True:\n"
                "        hog.append(torch.empty(2 ** 28))  # 1 GiB each, never touched\n")
+# A plain cell (no nbgrader metadata, worth nothing) inserted after a fault: it prints the kernel's
+# address-space cap and what the kernel maps then, so test_integrity.py can see the cap is there (a
+# memory bomb also ends uncapped, at Linux's map count, seconds later per call: the message alone
+# could not tell; the cap had been lost to nbconvert's re-init and no test saw it).
+CAP_PROBE = ("import resource\n\nwith open('/proc/self/statm') as f:\n"
+             "    mapped = int(f.read().split()[0]) * resource.getpagesize()\n"
+             "print('address space cap:', resource.getrlimit(resource.RLIMIT_AS)[0], 'mapped:', mapped)\n")
 FLOOD = "for _ in range(30_000):\n    print('flood ' * 20)\n\n\n{reference}"
 
 FAULTS = [
@@ -167,7 +174,7 @@ FAULTS = [
     Case("fault-1", "sigmoid", "a memory bomb (1 GiB tensors without end)",
          "the kernel's address space is capped (`KernelSurvivingExecute.memory_limit_mb`, the referee's too): "
          "the allocation fails in that exercise's checks only; 0 for the exercise", 0,
-         "can't allocate memory", cell=MEMORY_BOMB),
+         "can't allocate memory", cell=MEMORY_BOMB, notebook=_insert_cell("sigmoid", CAP_PROBE)),
     Case("fault-2", "softmax", "`sys.exit(3)` in the answer cell",
          "the cell fails with SystemExit (IPython and the referee catch it); 0 for the exercise", 0,
          "SystemExit", cell="import sys\n\nsys.exit(3)\n\n\n{reference}"),
@@ -176,7 +183,8 @@ FAULTS = [
          "KernelDied", cell="import os\n\n\ndef log_softmax(x, dim=-1):\n    os._exit(1)\n"),
     Case("fault-2", "sigmoid", "a segfault in the answer cell (`faulthandler._sigsegv()`; `ctypes` is "
          "screened as a cheat)", "as a kernel that exits: the cell's points only", 0, "KernelDied",
-         cell="import faulthandler\n\nfaulthandler._sigsegv()\n\n\n{reference}"),
+         cell="import faulthandler\n\nfaulthandler._sigsegv()\n\n\n{reference}",
+         notebook=_insert_cell("test_sigmoid", CAP_PROBE)),  # in a kernel started again
     Case("fault-json", "", "a notebook that is not valid JSON", "0 for the notebook, a message; the others are graded",
          0, "NOT GRADED: softmax.ipynb is not valid notebook JSON",
          folder=_write_folder({"softmax.ipynb": b'{"cells": [', })),

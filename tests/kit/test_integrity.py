@@ -76,9 +76,30 @@ def test_cheats_score_zero_on_what_they_target_and_say_what_was_detected(graded_
     _graded(graded_class, CHEATS)
 
 
+def _memory_caps_hold(course, students) -> None:
+    """Each kernel that ran the students' CAP_PROBE cell (integrity.py) had its address space capped at
+    what it mapped at its start plus the course's `KernelSurvivingExecute.memory_limit_mb`."""
+    import json
+    import resource
+    limit = Course(course).config.KernelSurvivingExecute.memory_limit_mb
+    assert limit > 0, "the course sets no memory cap for its kernels"
+    for student in students:
+        nb = json.loads((course / "autograded" / student / LESSON / f"{LESSON}.ipynb").read_text())
+        printed = ["".join(o["text"]) for c in nb["cells"] if c["cell_type"] == "code"
+                   for o in c.get("outputs", []) if o.get("output_type") == "stream"]
+        probes = [line.split() for text in printed for line in text.splitlines() if line.startswith("address space cap:")]
+        assert probes, f"{student}: the probe cell printed nothing: {printed}"
+        for *_, cap, _, mapped in probes:
+            cap, mapped = int(cap), int(mapped)
+            assert cap != resource.RLIM_INFINITY, f"{student}: the kernel ran without a memory cap"
+            assert 0 < cap - mapped <= limit * 2 ** 20, (student, cap, mapped, limit)
+
+
 @pytest.mark.slow
 def test_faults_cost_what_they_break_and_nothing_else(graded_class, tmp_path):
     course, students, first = _graded(graded_class, FAULTS)
+    # the memory bomb's kernel, and a kernel started again after two deaths (fault-2): capped
+    _memory_caps_hold(course, ["fault-1", "fault-2"])
     assert set(students) <= set(_grades(course / "grades.csv"))  # one row per student, graded or not
     # graded again, one by one (the class was graded by two workers): the same grades, cell for cell
     import shutil
@@ -87,6 +108,7 @@ def test_faults_cost_what_they_break_and_nothing_else(graded_class, tmp_path):
     again = grade("autograde", LESSON, "--course", str(mine), "--force", "--student", "fault-2",
                   "--student", "fault-json", "--timeout", "10", env=FAST, timeout=1200)
     second = _cells(mine, ["fault-2", "fault-json"])
+    _memory_caps_hold(mine, ["fault-2"])  # one by one, in this process's own kernels (the class: workers')
     assert {s: (r.score, r.cells) for s, r in second.items()} == \
         {s: (first[s].score, first[s].cells) for s in second}, again.stdout + again.stderr
 
