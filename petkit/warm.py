@@ -573,6 +573,10 @@ def _run(job: dict) -> int:
     sys.path[0] = os.getcwd() if job.get("module") else ""  # as `python -m` / `python -c` set it
     if job.get("module"):
         sys.argv = [job["module"], *job["argv"]]
+        # as in a fresh `python -m`, the module is not imported yet (the server preloads a job module's
+        # imports, e.g. petkit.grading.sealed's): runpy would warn on stderr, which a dead job's message
+        # quotes to the instructor ("exit status 1: <frozen runpy>:128: RuntimeWarning: ...")
+        sys.modules.pop(job["module"], None)
         runpy.run_module(job["module"], run_name="__main__", alter_sys=True)
     else:
         sys.argv = ["-c", *job["argv"]]

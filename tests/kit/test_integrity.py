@@ -120,6 +120,56 @@ def test_fair_answers_keep_their_points_and_changed_marks_are_named(graded_class
     assert {s: (r.score, r.max_score) for s, r in results.items()} == {s: (5, 5) for s in students}
 
 
+# what the referee says of each fault (integrity.py's FAULTS with an answer cell) when it re-runs it itself
+REFEREE_SAYS = {"an infinite loop": "its checks ran past the time limit (5 s)",
+                "a memory bomb": "ran out of memory: sigmoid raised RuntimeError: [enforce fail",
+                "`sys.exit(3)`": "its answer cell raised SystemExit: 3",
+                "`os._exit(1)`": "its checks killed the process running it (exit status 1)",
+                "a segfault": "running its answer cell killed the process running it (killed by signal SIGSEGV)"}
+CAP_ANSWER = ("import resource\n\n\ndef sigmoid(x):\n"
+              "    raise RuntimeError(f'cap {resource.getrlimit(resource.RLIMIT_AS)[0]}')\n")
+
+
+def _referee_of(answers: dict, student: str) -> dict:
+    """The referee's verdicts on a softmax notebook with these answer cells (the reference answers
+    elsewhere), every exercise re-run as if the kernel had given it points; sandboxed, warm."""
+    from petkit.grading.referee import judge
+    from petkit.registry import lesson
+    l = lesson(LESSON)
+    source = notebooks.source_notebook(l)
+    reference = {e.name: notebooks.solved(notebooks.read_source(l).functions[e.name]) for e in l.exercises}
+    cells = {e.name: notebooks.solved for e in l.exercises}
+    cells.update({name: notebooks.written(code.replace(integrity.REFERENCE, reference[name])) for name, code in answers.items()})
+    return judge(source, notebooks.student_notebook(source, cells), LESSON, student, timeout=5,
+                 memory_mb=8192, rerun={e.name for e in l.exercises})
+
+
+@pytest.mark.slow
+def test_the_referee_stops_each_fault_that_reaches_it_and_caps_its_memory(monkeypatch):
+    """In the graded class the kernel scores these faults 0 first, so the referee never re-runs them
+    there: here it does, as it would for an answer that earned kernel points. Each costs its own exercise
+    only, with a plain message (no interpreter noise), and the referee's process has its address-space cap."""
+    import resource
+    for k, v in FAST.items():
+        monkeypatch.setenv(k, v)
+    wrong = []
+    for student, cases in integrity.students([c for c in FAULTS if c.cell]).items():
+        verdicts = _referee_of({c.exercise: c.cell for c in cases}, student)
+        targeted = {c.exercise: c for c in cases}
+        for name, v in verdicts.items():
+            c = targeted.get(name)
+            says = next((m for a, m in REFEREE_SAYS.items() if c and c.attempt.startswith(a)), None)
+            if says is None:  # untouched, or a fault that keeps its points (the flood)
+                if not (v.maths_passed and v.bad_input_passed) or (c and c.message not in v.note):
+                    wrong.append(f"{student} {name}: {v}")
+            elif v.maths_passed or v.bad_input_passed or not v.message.startswith(says) or "runpy" in v.message:
+                wrong.append(f"{student} {name} ({c.attempt}): {v.message!r}, not {says!r}...")
+    assert not wrong, "\n".join(wrong)
+    message = _referee_of({"sigmoid": CAP_ANSWER}, "capped")["sigmoid"].message
+    cap = int(message.split("RuntimeError: cap ")[1].split()[0])
+    assert cap != resource.RLIM_INFINITY and 8192 * 2 ** 20 < cap < (8192 + 65536) * 2 ** 20, message
+
+
 def test_the_readme_table_is_the_corpora():
     readme = (ROOT / "README.md").read_text()
     assert integrity.readme_table() in readme, "regenerate the README's table: python tests/kit/integrity.py"
