@@ -617,10 +617,11 @@ def serve(argv: list[str]) -> int:
         if callable(getattr(module, "warm_up_server", None)):
             module.warm_up_server()
     warnings.resetwarnings()
-    import gc
     # the imports' objects: never scanned by a job's collections, nor copied by them (copy-on-write). No
-    # gc.collect() first (0.1 s: a few hundred unreachable objects stay, frozen), as the gc docs advise
-    gc.freeze()
+    # gc.collect() first (0.1 s: a few hundred unreachable objects stay, frozen), as the gc docs advise;
+    # for good (petkit.gcfreeze): a job's checks leave it so
+    from petkit import gcfreeze
+    gcfreeze.freeze_for_good()
     if threads() != 1:
         print(f"petkit warm server: {threads()} threads after the imports; a fork would copy only one",
               flush=True)

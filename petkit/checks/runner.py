@@ -1,15 +1,13 @@
 """Run checks against an implementation package and tell each outcome in plain words."""
 from __future__ import annotations
 
-import contextlib
-import gc
 import importlib
 import sys
 import traceback
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-from petkit import ROOT
+from petkit import ROOT, gcfreeze
 from petkit.checks.core import (Check, CheckFailure, Guarded, LearnerRaised, NotOwnWork, NotStarted,
                                 checks_for, forbidden_for, where_raised)
 from petkit.checks.blame import relative
@@ -78,23 +76,6 @@ def load_function(impl: str, exercise: Exercise) -> Callable:
     return fn
 
 
-@contextlib.contextmanager
-def _older_objects_frozen():
-    """What existed before the check (torch's and fastai's objects, a notebook's) is left out of the
-    garbage collector's passes while the check runs, then put back (gc.freeze and gc.unfreeze take
-    constant time): a full pass scanned all of it again each time, a tenth of a check's time in a
-    kernel that imported fastai (half a million objects). Where something froze them already (a warm
-    server before it forked this job, the kit's test run), that is left as it is."""
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def run_check(chk: Check, fn: Callable) -> Outcome:
     from hypothesis.errors import Flaky
     from hypothesis.reporting import with_reporter
@@ -116,7 +97,7 @@ def run_check(chk: Check, fn: Callable) -> Outcome:
                              f"(`petkit check {ex.id}`).", blame=ex.id)
 
     try:
-        with with_reporter(lambda *_: None), _older_objects_frozen():
+        with with_reporter(lambda *_: None), gcfreeze.while_running():
             chk.run(guarded)
     except NotStarted as e:
         if e.exercise == chk.exercise:
