@@ -228,6 +228,9 @@ def _task_base(course, lesson: str) -> dict:
             "no_sandbox": course.no_sandbox}
 
 
+WORKER_EXIT_S = 30  # seconds a worker may take to end once every student is graded (its server: 10 s at most)
+
+
 def _local(workers: int):
     """Run tasks in `workers` fresh processes; yield (student, result or exception) as each ends."""
     import concurrent.futures as cf
@@ -241,13 +244,18 @@ def _local(workers: int):
     def run(shared, tasks):
         shared = {**shared, "early_servers": early}
         futures = {pool.submit(grade_in_scratch, shared, t): t["student"] for t in tasks}
+        finished = False
         try:
             for f in cf.as_completed(futures):
                 yield futures[f], (f.exception() or f.result())
+            finished = True
         finally:
             processes = list((pool._processes or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
-            for p in processes:  # on Ctrl-C or a broken pool: no worker (nor its kernel) goes on unseen
+            if finished:  # each worker ends as a process does, closing its warm server and its folders in /tmp
+                for p in processes:
+                    p.join(WORKER_EXIT_S)
+            for p in processes:  # on Ctrl-C, a broken pool, or a worker that did not end: none goes on unseen
                 if p.is_alive():
                     _kill_tree(p.pid)
     return run

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -42,8 +43,14 @@ def test_a_killed_forced_run_leaves_nothing_running_and_the_rerun_says_who_it_mi
     nb = notebooks.dumps(notebooks.source_notebook(lesson("softmax")))
     for s in STUDENTS:
         _submit(course, s, "softmax", nb)
-    first = grade("autograde", "softmax", "--workers", "2", "--course", str(course), env=FAST_GRADING, timeout=1200)
-    assert first.returncode == 0, first.stdout + first.stderr
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="pk-", dir="/tmp") as tmp:  # short: the servers' sockets go there
+        first = grade("autograde", "softmax", "--workers", "2", "--course", str(course), env={**FAST_GRADING, "TMPDIR": tmp},
+                      timeout=1200)
+        assert first.returncode == 0, first.stdout + first.stderr
+        # a run that ends leaves nothing in /tmp: its workers end as processes do (they were killed, and each
+        # left its warm server's folders behind)
+        assert not list(Path(tmp).iterdir()), sorted(p.name for p in Path(tmp).iterdir())
 
     run = _start("autograde", "softmax", "--workers", "2", "--force", "--course", str(course))
     parent = psutil.Process(run.pid)
