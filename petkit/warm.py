@@ -556,6 +556,8 @@ def _child(job: dict, fds: list[int]) -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
+        if "petkit.learners" in sys.modules:  # the kit's temporary folders (atexit does not run here)
+            sys.modules["petkit.learners"].remove_temp_dirs()
     finally:
         os._exit(code)
 

@@ -9,11 +9,8 @@ no check depends on a cache made by hand or on a download.
 """
 from __future__ import annotations
 
-import atexit
 import functools
 import math
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -105,9 +102,8 @@ def _weights_env(cache: Path | None, torch_home: Path):
 
 @functools.cache
 def _scratch() -> Path:
-    path = Path(tempfile.mkdtemp(prefix="petkit-transfer-"))
-    atexit.register(shutil.rmtree, path, True)
-    return path
+    from petkit.learners import temp_dir
+    return temp_dir("petkit-transfer-")
 
 
 @functools.cache

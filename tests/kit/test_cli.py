@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 
 from petkit import ROOT
 from petkit.sync import exercise_files, stub
@@ -51,6 +52,19 @@ def test_check_one_lesson_or_one_exercise():
                                                          "cross_entropy.cross_entropy_grad"}
     r = petkit("check", "softmax.sigmoid", "--impl", "exercises")
     assert r.returncode == 1 and list(_rows(r.stdout)) == ["softmax.sigmoid"]
+
+
+@pytest.mark.parametrize("warm", ["1", "0"])
+def test_a_check_leaves_nothing_in_tmp(warm):
+    """What the checks write (synthetic pets, learners, transfer's weights: 88 MB) goes with the run, warm or
+    cold: the children end with os._exit, where atexit never runs, and used to leave it all in /tmp."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="pk-", dir="/tmp") as tmp:  # short: the warm server's socket is there
+        r = petkit("check", "transfer.freeze_to", "datablock.pets_dataloaders", "--impl", "solutions",
+                   env={"TMPDIR": tmp, "PETKIT_WARM": warm}, timeout=600)
+        assert r.returncode == 0, r.stdout + r.stderr
+        left = sorted(p.name for p in Path(tmp).iterdir() if not p.name.startswith("torchinductor_"))  # torch's cache
+        assert left == [], left
 
 
 def test_whole_table_with_one_failure_shown_in_plain_words(tmp_path):
