@@ -120,8 +120,9 @@ def test_fair_answers_keep_their_points_and_changed_marks_are_named(graded_class
     assert {s: (r.score, r.max_score) for s, r in results.items()} == {s: (5, 5) for s in students}
 
 
+REFEREE_LIMIT_S = 10  # per step, as the class's cells get (several times a step's time on two loaded cores)
 # what the referee says of each fault (integrity.py's FAULTS with an answer cell) when it re-runs it itself
-REFEREE_SAYS = {"an infinite loop": "its checks ran past the time limit (5 s)",
+REFEREE_SAYS = {"an infinite loop": f"its checks ran past the time limit ({REFEREE_LIMIT_S} s)",
                 "a memory bomb": "ran out of memory: sigmoid raised RuntimeError: [enforce fail",
                 "`sys.exit(3)`": "its answer cell raised SystemExit: 3",
                 "`os._exit(1)`": "its checks killed the process running it (exit status 1)",
@@ -140,7 +141,7 @@ def _referee_of(answers: dict, student: str) -> dict:
     reference = {e.name: notebooks.solved(notebooks.read_source(l).functions[e.name]) for e in l.exercises}
     cells = {e.name: notebooks.solved for e in l.exercises}
     cells.update({name: notebooks.written(code.replace(integrity.REFERENCE, reference[name])) for name, code in answers.items()})
-    return judge(source, notebooks.student_notebook(source, cells), LESSON, student, timeout=5,
+    return judge(source, notebooks.student_notebook(source, cells), LESSON, student, timeout=REFEREE_LIMIT_S,
                  memory_mb=8192, rerun={e.name for e in l.exercises})
 
 
