@@ -5,6 +5,7 @@ Standard library only: `petkit check` must not pay for importing torch twice.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -100,20 +101,37 @@ def run(exercises: list[Exercise], impl: str, timeout: float = DEFAULT_TIMEOUT,
     from petkit import warm
     server = warm.server(checks_preload(list(dict.fromkeys(e.lesson for e in exercises))))
     lanes = lanes_wanted(len(pending)) if server is not None else 1
-    if lanes > 1:
-        servers = [server, *server.twins(lanes - 1)]
-        if len(servers) > 1:
-            _in_lanes(pending, impl, timeout, results, on_result, on_start, servers)
-            return [results[e.id] for e in exercises]
-    while pending:
-        if server is not None:
-            pending = _one_worker(pending[:1], impl, timeout, results, on_result, on_start, server) + pending[1:]
-        else:
-            pending = _one_worker(pending, impl, timeout, results, on_result, on_start)
+    with _scratch_tmp() as env:
+        if lanes > 1:
+            servers = [server, *server.twins(lanes - 1)]
+            if len(servers) > 1:
+                _in_lanes(pending, impl, timeout, results, on_result, on_start, servers, env)
+                return [results[e.id] for e in exercises]
+        while pending:
+            if server is not None:
+                pending = _one_worker(pending[:1], impl, timeout, results, on_result, on_start, server,
+                                      env=env) + pending[1:]
+            else:
+                pending = _one_worker(pending, impl, timeout, results, on_result, on_start, env=env)
     return [results[e.id] for e in exercises]
 
 
-def _in_lanes(pending, impl, timeout, results, on_result, on_start, servers) -> None:
+@contextlib.contextmanager
+def _scratch_tmp():
+    """The children's environment, with TMPDIR a folder of this run's own, removed after it however its
+    children ended: what the checks and the answers write there (synthetic pets, learners, transfer's
+    weights, an answer's own temporary files) goes with the run, even from a child stopped at its time
+    limit or killed by its answer, which cleans nothing after itself."""
+    import shutil
+    import tempfile
+    folder = tempfile.mkdtemp(prefix="petkit-check-")
+    try:
+        yield {**os.environ, "TMPDIR": folder}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _in_lanes(pending, impl, timeout, results, on_result, on_start, servers, env=None) -> None:
     """Check the pending exercises, one child per exercise, as many at once as there are `servers`.
     `on_start` and `on_result` are called in the exercises' order, as the serial run calls them: an
     exercise is announced once those before it are finished, and its row waits for theirs."""
@@ -155,7 +173,7 @@ def _in_lanes(pending, impl, timeout, results, on_result, on_start, servers) -> 
                 if not todo:
                     return
                 eid = todo.pop(0)
-            _one_worker([eid], impl, timeout, results, ended, began, server, children)
+            _one_worker([eid], impl, timeout, results, ended, began, server, children, env)
 
     threads = [threading.Thread(target=lane, args=(s,), daemon=True) for s in servers]
     for t in threads:
@@ -172,14 +190,15 @@ def _in_lanes(pending, impl, timeout, results, on_result, on_start, servers) -> 
         raise
 
 
-def _one_worker(pending, impl, timeout, results, on_result, on_start=None, server=None, running=None) -> list[str]:
+def _one_worker(pending, impl, timeout, results, on_result, on_start=None, server=None, running=None,
+                env=None) -> list[str]:
     """One child (a fork of `server` when there is one) checks the pending exercises in turn; returns
     those it did not reach. What the answer started (forks, setsid daemons) ends with the child
     (ChildProcess's reaping; the server's own for a fork). `running`: a list that holds the child while
     it runs."""
     cmd = [sys.executable, "-m", "petkit.checker_child", "--impl", impl, *pending]
     launcher = (lambda argv, fds: server.launcher(argv, fds)) if server is not None else None
-    with ChildProcess(cmd, cwd=os.getcwd(), reap=True, launcher=launcher) as child:
+    with ChildProcess(cmd, cwd=os.getcwd(), env=env, reap=True, launcher=launcher) as child:
         if running is not None:
             running.append(child)
         try:

@@ -545,6 +545,8 @@ def _child(job: dict, fds: list[int]) -> None:
         os.chdir(job["cwd"])
         os.environ.clear()
         os.environ.update(job["env"])
+        if "tempfile" in sys.modules:  # it keeps the TMPDIR it first read (the server's: fastai's imports ask)
+            sys.modules["tempfile"].tempdir = None
         _reseed()
         code = _run(job)
     except SystemExit as e:

@@ -67,6 +67,24 @@ def test_a_check_leaves_nothing_in_tmp(warm):
         assert left == [], left
 
 
+def test_answers_stopped_or_dying_leave_nothing_in_tmp(tmp_path):
+    """An answer's own temporary files go with the run even from a child that cleans nothing after itself:
+    one stopped at its time limit, one that ends its process (the run's TMPDIR is a folder of its own)."""
+    import tempfile
+    made = "    import tempfile; open(tempfile.mkstemp()[1], 'w').write('x'); tempfile.mkdtemp()\n"
+    softmax = SOLVED_SOFTMAX.replace('    """log(softmax(x))', made + '    while True:\n        pass\n    """log(softmax(x))')
+    softmax = softmax.replace('    """1 / (1 + exp(-x))', made + '    import os; os._exit(3)\n    """1 / (1 + exp(-x))')
+    impl = _learner_copy(tmp_path, softmax)
+    for warm in ("1", "0"):
+        with tempfile.TemporaryDirectory(prefix="pk-", dir="/tmp") as tmp:
+            r = petkit("check", "softmax", "--impl", impl, "--timeout", "3", cwd=tmp_path,
+                       env={"TMPDIR": tmp, "PETKIT_WARM": warm})
+            rows = _rows(r.stdout)
+            assert "stopped" in rows["softmax.log_softmax"] and "stopped" in rows["softmax.sigmoid"], r.stdout
+            left = sorted(p.name for p in Path(tmp).iterdir() if not p.name.startswith("torchinductor_"))
+            assert left == [], (warm, left)
+
+
 def test_whole_table_with_one_failure_shown_in_plain_words(tmp_path):
     softmax = SOLVED_SOFTMAX.replace("shifted = work - work.max(dim, keepdim=True).values\n    e = shifted.exp()",
                                      "e = work.exp()")

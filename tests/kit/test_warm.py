@@ -204,6 +204,23 @@ def test_a_job_that_kills_the_server_costs_itself_only_and_the_next_server_is_fr
         warm.close_all()
 
 
+def test_a_job_writes_to_its_own_tmpdir_though_the_server_read_another(tmp_path):
+    """tempfile keeps the TMPDIR it first read, and the server's imports may read it (fastai's do): a job with
+    a TMPDIR of its own (petkit check gives each run one, removed after it) must still write there."""
+    (tmp_path / "reads_tmpdir.py").write_text("import tempfile\n\ntempfile.gettempdir()\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
+    server = warm.Server(("reads_tmpdir",), env, allow_code=True)
+    try:
+        assert server.wait_ready(120), server.log()
+        mine = tmp_path / "mine"
+        mine.mkdir()
+        done = _job(server, "import tempfile\nprint(tempfile.gettempdir())\n", env={**env, "TMPDIR": str(mine)})
+        assert done.stdout.split() == [str(mine)], done.stdout + done.stderr + server.log()
+        assert "job code" in server.log(), server.log()  # run warm, not cold
+    finally:
+        server.close()
+
+
 def test_without_a_server_the_launcher_runs_the_job_cold(host_server, tmp_path):
     code = "import os; print(os.getpid())"
     launcher = lambda s: subprocess.Popen(s.launcher([sys.executable, "-c", code]), stdout=subprocess.PIPE, text=True,  # noqa: E731
