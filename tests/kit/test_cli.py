@@ -54,17 +54,22 @@ def test_check_one_lesson_or_one_exercise():
     assert r.returncode == 1 and list(_rows(r.stdout)) == ["softmax.sigmoid"]
 
 
+def _left_in(tmp) -> list[str]:
+    """What a run left in its TMPDIR, but torch's own compile cache (torchinductor_USER, reused by every run)."""
+    return sorted(p.name for p in Path(tmp).iterdir() if not p.name.startswith("torchinductor_"))
+
+
 @pytest.mark.parametrize("warm", ["1", "0"])
 def test_a_check_leaves_nothing_in_tmp(warm):
     """What the checks write (synthetic pets, learners, transfer's weights: 88 MB) goes with the run, warm or
-    cold: the children end with os._exit, where atexit never runs, and used to leave it all in /tmp."""
+    cold: the children end with os._exit, where atexit never runs, and used to leave it all in /tmp. (A fastai
+    lesson: its warm server's imports read TMPDIR first, and the jobs must still write to the run's.)"""
     import tempfile
     with tempfile.TemporaryDirectory(prefix="pk-", dir="/tmp") as tmp:  # short: the warm server's socket is there
         r = petkit("check", "transfer.freeze_to", "datablock.pets_dataloaders", "--impl", "solutions",
                    env={"TMPDIR": tmp, "PETKIT_WARM": warm}, timeout=600)
         assert r.returncode == 0, r.stdout + r.stderr
-        left = sorted(p.name for p in Path(tmp).iterdir() if not p.name.startswith("torchinductor_"))  # torch's cache
-        assert left == [], left
+        assert _left_in(tmp) == []
 
 
 def test_answers_stopped_or_dying_leave_nothing_in_tmp(tmp_path):
@@ -81,8 +86,7 @@ def test_answers_stopped_or_dying_leave_nothing_in_tmp(tmp_path):
                        env={"TMPDIR": tmp, "PETKIT_WARM": warm})
             rows = _rows(r.stdout)
             assert "stopped" in rows["softmax.log_softmax"] and "stopped" in rows["softmax.sigmoid"], r.stdout
-            left = sorted(p.name for p in Path(tmp).iterdir() if not p.name.startswith("torchinductor_"))
-            assert left == [], (warm, left)
+            assert _left_in(tmp) == [], warm
 
 
 def test_whole_table_with_one_failure_shown_in_plain_words(tmp_path):
