@@ -122,13 +122,9 @@ def _scratch_tmp():
     children ended: what the checks and the answers write there (synthetic pets, learners, transfer's
     weights, an answer's own temporary files) goes with the run, even from a child stopped at its time
     limit or killed by its answer, which cleans nothing after itself."""
-    import shutil
-    import tempfile
-    folder = tempfile.mkdtemp(prefix="petkit-check-")
-    try:
-        yield {**os.environ, "TMPDIR": folder}
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    from petkit import tempdirs
+    with tempdirs.folder("petkit-check-") as folder:  # a killed run's: swept by the next (petkit.tempdirs)
+        yield {**os.environ, "TMPDIR": str(folder)}
 
 
 def _in_lanes(pending, impl, timeout, results, on_result, on_start, servers, env=None) -> None:

@@ -14,7 +14,7 @@ import io
 import os
 import sys
 
-from petkit.supervisor import emitter, limit_memory
+from petkit.supervisor import die_with_supervisor, emitter, limit_memory
 
 
 PRINTS_KEPT = 2000  # characters of what an answer prints that reach the learner; the rest is counted
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-mb", type=int, default=int(os.environ.get("PETKIT_MEMORY_MB", "4096")))
     parser.add_argument("exercises", nargs="+")
     args = parser.parse_args(argv)
+    die_with_supervisor()  # a killed petkit check must not leave a looping answer running
     send = emitter(_private_stdout())
     forked = _note_forks()
 

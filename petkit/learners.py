@@ -15,8 +15,6 @@ from __future__ import annotations
 import atexit
 import functools
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 TORCH_THREADS = 1  # fixed, so that results do not depend on the machine's core count
@@ -27,8 +25,10 @@ _TEMP_DIRS: list[Path] = []
 
 
 def temp_dir(prefix: str) -> Path:
-    """A fresh temporary folder, removed when the process exits."""
-    path = Path(tempfile.mkdtemp(prefix=prefix))
+    """A fresh temporary folder, removed when the process exits (or, if it is killed, by the next kit
+    process that makes one there: petkit.tempdirs)."""
+    from petkit import tempdirs
+    path = tempdirs.make(prefix)
     _TEMP_DIRS.append(path)
     return path
 
@@ -38,8 +38,9 @@ def remove_temp_dirs() -> None:
     """Remove the temporary folders made so far. At exit, and called by the processes that end with
     os._exit, where atexit never runs (petkit check's and the referee's children, a warm server's jobs):
     they had left a run's synthetic pets, learners and transfer weights in /tmp (88 MB per check of transfer)."""
+    from petkit import tempdirs
     while _TEMP_DIRS:
-        shutil.rmtree(_TEMP_DIRS.pop(), ignore_errors=True)
+        tempdirs.remove(_TEMP_DIRS.pop())
 
 
 def spread_breeds(n: int) -> list[str]:

@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 
-PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36  # <linux/prctl.h>
 
 # Processes this one started that are nobody's leftovers (a warm server and its twins, a supervised child
 # still running beside another one): kill_new spares them and everything below them.
@@ -32,14 +32,28 @@ def release(pid: int) -> None:
     _kept.discard(pid)
 
 
-def become_subreaper() -> bool:
-    """Ask Linux to re-parent this process's orphaned descendants to it; False where it cannot."""
+def prctl(option: int, value: int) -> bool:
+    """Linux's prctl(option, value); False where it fails or there is none."""
     try:
         import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
+
+
+def become_subreaper() -> bool:
+    """Ask Linux to re-parent this process's orphaned descendants to it (not inherited across fork);
+    False where it cannot."""
+    return prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def die_with_parent(parent: int) -> None:
+    """Be killed (SIGKILL) when the process `parent`, this one's parent, dies, even by SIGKILL (Linux's
+    parent-death signal; not inherited across fork); exit now if it died before the signal was set.
+    The signal follows the parent's *thread* that forked this one: fork from a thread that outlives
+    the child (or from the main thread). Nothing where there is no prctl."""
+    if prctl(PR_SET_PDEATHSIG, signal.SIGKILL) and os.getppid() != parent:
+        os._exit(1)
 
 
 def descendants() -> set[tuple[int, float]]:

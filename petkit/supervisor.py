@@ -9,6 +9,11 @@ cannot forge an event without knowing the token. The child runs in a session of 
 while the child ran (setsid daemons, forks: petkit.reaper), except what runs below another child still
 supervised beside it (petkit.checker's lanes). `ended()` says in words how it died.
 
+A child ends with its supervisor, however the supervisor went (SIGKILL, a closed terminal): each child
+gets the read end of the supervisor's *lifeline*, a pipe whose write end only the supervisor holds, and
+`die_with_supervisor()` in the child ends it (and its process group) when EOF comes there. Without it a
+killed `petkit check` left its child running a looping answer for good.
+
 Standard library only: `petkit check` must not pay for importing torch twice.
 """
 from __future__ import annotations
@@ -18,11 +23,53 @@ import os
 import queue
 import resource
 import signal
+import stat
 import subprocess
 import threading
 
 
 STDERR_KEPT = 8192  # characters of a child's stderr kept for saying how it died (the rest is dropped as read)
+LIFELINE_ENV = "PETKIT_LIFELINE"  # the lifeline's file descriptor in the child
+
+_lifeline: dict[int, tuple[int, int]] = {}  # this process's pid -> (read end, write end)
+
+
+def _lifeline_fd() -> int:
+    """The read end of this process's lifeline (made once; a fork child makes its own). The write end is
+    close-on-exec and never passed on: it closes when this process is gone, and only then."""
+    me = os.getpid()
+    if me not in _lifeline:
+        for read_fd, write_fd in _lifeline.values():  # a fork child: its parent's is not its to hold
+            os.close(read_fd)
+            os.close(write_fd)
+        _lifeline.clear()
+        _lifeline[me] = os.pipe()
+    return _lifeline[me][0]
+
+
+def die_with_supervisor() -> None:
+    """In a supervised child: be killed (SIGKILL; the child's whole group when it leads one) as soon as
+    the process supervising it is gone. Nothing when it was not given a lifeline."""
+    value = os.environ.pop(LIFELINE_ENV, None)  # not the answer's to see, nor its children's
+    try:
+        fd = int(value)
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return
+        os.set_inheritable(fd, False)
+    except (TypeError, ValueError, OSError):
+        return
+
+    def watch() -> None:
+        try:
+            while os.read(fd, 1):  # nobody writes: this returns at EOF, when the supervisor is gone
+                pass
+        except OSError:
+            pass
+        if os.getpgrp() == os.getpid():
+            os.killpg(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="petkit-lifeline", daemon=True).start()
 
 
 class TimedOut(Exception):
@@ -50,15 +97,18 @@ class ChildProcess:
         if event_fd:
             read_fd, write_fd = os.pipe()
             argv = [*argv, str(write_fd)]  # the child writes its events to the file descriptor it is given
-        if launcher is not None:
-            argv = launcher(argv, (write_fd,) if event_fd else ())
+        lifeline = _lifeline_fd()
+        env = {**(os.environ if env is None else env), LIFELINE_ENV: str(lifeline)}
+        fds = (lifeline, write_fd) if event_fd else (lifeline,)
+        if launcher is not None:  # a warm job gets it too, at the same number
+            argv = launcher(argv, fds)
         from petkit import reaper
         with reaper.starting:  # a sibling's reaping never sees it unkept
             self.proc = subprocess.Popen(
                 argv, cwd=cwd, env=env, start_new_session=True,
                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL if event_fd else subprocess.PIPE, stderr=subprocess.PIPE,
-                pass_fds=(write_fd,) if event_fd else ())
+                pass_fds=fds)
             reaper.keep(self.proc.pid)  # not a leftover of a sibling's run, while it runs
         if event_fd:
             os.close(write_fd)

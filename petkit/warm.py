@@ -51,7 +51,8 @@ MAX_FDS = 8
 PER_JOB_ENV = {  # what may differ between the server's environment and a job's: read after the fork
     "HOME", "TMPDIR", "PWD", "OLDPWD", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "MPLCONFIGDIR", "JPY_PARENT_PID",
     "JPY_SESSION_NAME", "PETKIT_STUDENT", "PYTEST_CURRENT_TEST", "_", "SHLVL", "OPENBLAS_NUM_THREADS",
-    "COLUMNS", "LINES", "PETKIT_WARM", "PETKIT_WARM_VERBOSE"}
+    "COLUMNS", "LINES", "PETKIT_WARM", "PETKIT_WARM_VERBOSE",
+    "PETKIT_LIFELINE"}  # petkit.supervisor.LIFELINE_ENV (this file imports nothing of petkit)
 SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1"}  # OpenBLAS starts its thread pool on import otherwise
 KERNEL_MODULES = ("ipykernel_launcher", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
                   "IPython", "jupyter_client.session")
@@ -187,17 +188,6 @@ def _is_open(fd: int) -> bool:
 
 
 # --- the server ---------------------------------------------------------------------------------------
-
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
-
-
-def _prctl(option: int, value: int) -> bool:
-    try:
-        import ctypes
-        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
 
 def threads() -> int:
     return len(os.listdir("/proc/self/task"))
@@ -503,10 +493,9 @@ def _twin(server: _Server, parent: int, conn: socket.socket, fds: list[int]) -> 
     lifeline closes. Never returns."""
     code = 0
     try:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # ends with the server too (not inherited across fork)
-        if os.getppid() != parent:  # the server died before the death signal was set
-            os._exit(1)
-        _prctl(PR_SET_CHILD_SUBREAPER, 1)  # not inherited across fork either
+        from petkit import reaper  # the server's side only: the launcher imports nothing of petkit
+        reaper.die_with_parent(parent)  # ends with the server too
+        reaper.become_subreaper()  # not inherited across fork
         conn.close()
         server.listener.close()
         if server.lifeline is not None:
@@ -534,7 +523,8 @@ def _child(job: dict, fds: list[int]) -> None:
                     os.close(int(name))
                 except OSError:
                     pass
-        _prctl(PR_SET_DUMPABLE, 1)  # as a fresh process is; the server stays non-dumpable
+        from petkit import reaper
+        reaper.prctl(reaper.PR_SET_DUMPABLE, 1)  # as a fresh process is; the server stays non-dumpable
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
@@ -604,10 +594,9 @@ def serve(argv: list[str]) -> int:
     p.add_argument("--allow-code", action="store_true", help="also run `python -c` jobs (the kit's tests)")
     args = p.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the jobs; the host ends the server
+    from petkit import reaper
     if args.parent:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != args.parent:
-            return 1
+        reaper.die_with_parent(args.parent)
     listener = socket.socket(fileno=args.listen_fd)
     if args.pid_namespace and os.getpid() != 1:
         print("petkit warm server: --pid-namespace but not PID 1", flush=True)
@@ -630,9 +619,9 @@ def serve(argv: list[str]) -> int:
         print(f"petkit warm server: {threads()} threads after the imports; a fork would copy only one",
               flush=True)
         return 3
-    _prctl(PR_SET_DUMPABLE, 0)
+    reaper.prctl(reaper.PR_SET_DUMPABLE, 0)
     if not args.pid_namespace:
-        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        reaper.become_subreaper()
     print("ready", flush=True)
     lifeline = args.lifeline_fd if args.lifeline_fd >= 0 else None
     _Server(listener, args.pid_namespace, args.spool, args.allow_code, env, lifeline).serve()
@@ -648,10 +637,10 @@ class Server:
     def __init__(self, preload: tuple[str, ...], env: dict[str, str], wrap=None, allow_code: bool = False):
         """`wrap(spool)`: the sandbox command prefix (bwrap ... --) for a spool folder, or None: on the host."""
         import subprocess
-        import tempfile
-        self.ctl = tempfile.mkdtemp(prefix="petkit-warm-")
+        from petkit import tempdirs  # held by this process: a killed host's are swept by the next
+        self.ctl = str(tempdirs.make("petkit-warm-"))
         self.socket = os.path.join(self.ctl, "s")
-        self.spool = tempfile.mkdtemp(prefix="petkit-spool-", dir="/tmp") if wrap else ""  # short paths, as scratch_folder
+        self.spool = str(tempdirs.make("petkit-spool-", "/tmp")) if wrap else ""  # short paths, as scratch_folder
         self.sandboxed = wrap is not None
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(self.socket)
@@ -750,7 +739,6 @@ class Server:
         return self.ready() and self.alive()
 
     def close(self) -> None:
-        import shutil
         for twin in self._twins:
             twin.cut_lifeline()
         self.cut_lifeline()
@@ -768,9 +756,10 @@ class Server:
         self.proc.wait()
         from petkit import reaper
         reaper.release(self.proc.pid)
-        shutil.rmtree(self.ctl, ignore_errors=True)
+        from petkit import tempdirs
+        tempdirs.remove(self.ctl)
         if self.spool:
-            shutil.rmtree(self.spool, ignore_errors=True)
+            tempdirs.remove(self.spool)
 
 
 class Twin:

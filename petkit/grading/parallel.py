@@ -23,13 +23,12 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 import threading
 import time
 import warnings
 from pathlib import Path
 
-from petkit import environ
+from petkit import environ, tempdirs
 from petkit.grading.course import Course, tools_env
 from petkit.grading.results import Graded
 from petkit.grading.results import result as read_result
@@ -83,7 +82,7 @@ def grade_in_scratch(shared: dict, student: dict) -> dict:
 
 def _grade_in_scratch(task: dict) -> dict:
     lesson, student = task["lesson"], task["student"]
-    with tempfile.TemporaryDirectory(prefix="petkit-grade-") as tmp:
+    with tempdirs.folder("petkit-grade-") as tmp:
         course = _scratch_course(Path(tmp) / "course", task)
         (course.root / SCRATCH_DB).write_bytes(task["gradebook"])
         _write_tree(course.root / "submitted" / student / lesson, task["submission"])
@@ -212,7 +211,7 @@ def _template_gradebook(course, lesson: str) -> bytes:
     finally:
         engine.dispose()
     task = _task_base(course, lesson)
-    with alembic_version(version), tempfile.TemporaryDirectory(prefix="petkit-template-") as tmp:
+    with alembic_version(version), tempdirs.folder("petkit-template-") as tmp:
         scratch = _scratch_course(Path(tmp) / "course", task)
         scratch.release(lesson)
         return (scratch.root / SCRATCH_DB).read_bytes()
@@ -235,8 +234,11 @@ def _local(workers: int):
     """Run tasks in `workers` fresh processes; yield (student, result or exception) as each ends."""
     import concurrent.futures as cf
     import multiprocessing
+    from petkit import reaper
+    # each worker is killed when this process dies, even by SIGKILL, and its kernels follow it (bwrap's
+    # --die-with-parent): nothing is left running (without prctl, Ctrl-C still kills the workers' trees)
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_die_with_parent, initargs=(os.getpid(),))
+                                  initializer=reaper.die_with_parent, initargs=(os.getpid(),))
 
     from petkit.grading.warm_grading import early_start_pays
     early = early_start_pays(workers)
@@ -259,19 +261,6 @@ def _local(workers: int):
                 if p.is_alive():
                     _kill_tree(p.pid)
     return run
-
-
-def _die_with_parent(parent: int) -> None:
-    """In each worker: be killed when the grading process dies, even by SIGKILL (Linux's parent-death
-    signal); its kernels follow it (bwrap's --die-with-parent), so nothing is left running."""
-    import ctypes
-    import signal
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return  # not Linux: Ctrl-C still kills the workers' trees (see run())
-    if os.getppid() != parent:  # the parent died before the signal was set
-        os._exit(1)
 
 
 def _kill_tree(pid: int) -> None:

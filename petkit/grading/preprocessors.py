@@ -3,7 +3,6 @@ kernel runs anything, an Execute that survives a dying kernel, and the feedback 
 nbgrader imports them by name, only when it grades."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from jupyter_core.utils import ensure_async, run_sync
@@ -12,6 +11,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer
 
+from petkit import tempdirs
 from petkit.grading.screen import scan
 
 SCREENED = "petkit grade did not run this cell"
@@ -90,7 +90,7 @@ class KernelSurvivingExecute(Execute):
             self._scratch_cwd = sandbox.copy_into(folder, self._scratch)
             return super().preprocess(nb, resources, km)
         finally:
-            shutil.rmtree(self._scratch, ignore_errors=True)
+            tempdirs.remove(self._scratch)
 
     async def async_start_new_kernel(self, **kwargs):
         """The kernel starts with the memory cap. Added here, as nbclient starts it: nbconvert's

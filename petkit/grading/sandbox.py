@@ -28,10 +28,9 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from petkit import ROOT
+from petkit import ROOT, tempdirs
 
 BWRAP = os.environ.get("PETKIT_BWRAP", "bwrap")  # the bubblewrap command (another path: PETKIT_BWRAP)
 HOW_TO_GET = ("install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: `sudo dnf install "
@@ -105,7 +104,7 @@ def scratch_folder(prefix: str = "petkit-sb-", parent: str | Path | None = None)
     """A private, short-named folder (Unix socket paths are limited to ~107 bytes), in /tmp or in
     `parent` (a warm server's spool: petkit.grading.warm_grading)."""
     parent = parent or ("/tmp" if Path("/tmp").is_dir() else None)
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    return tempdirs.make(prefix, parent)
 
 
 def copy_into(src: Path, scratch: Path, name: str = "work") -> Path:
@@ -130,7 +129,7 @@ def _probe() -> str:
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"bwrap could not start ({e})"
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        tempdirs.remove(scratch)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         return f"bwrap cannot build the sandbox on this machine ({last[:200]})"

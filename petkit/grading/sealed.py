@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-from petkit.supervisor import emitter, limit_memory
+from petkit.supervisor import die_with_supervisor, emitter, limit_memory
 
 def _sealed_modules():
     import builtins
@@ -95,6 +95,7 @@ class _Sink:
 
 
 def main(fd: int) -> int:
+    die_with_supervisor()  # a killed grading ends its referee runs too (bwrap's --die-with-parent, sandboxed)
     job = json.loads(sys.stdin.readline())
     out = os.fdopen(fd, "w", buffering=1)
     emit = emitter(out, token=job.pop("token"))

@@ -89,6 +89,44 @@ def test_answers_stopped_or_dying_leave_nothing_in_tmp(tmp_path):
             assert _left_in(tmp) == [], warm
 
 
+def test_a_killed_check_leaves_no_process_and_the_next_run_sweeps_its_folders(tmp_path):
+    """`petkit check` killed by SIGKILL (a closed terminal's SIGHUP is no gentler) while an answer loops:
+    its children end with it (their lifeline), warm and cold, and the next check removes the folders the
+    killed runs had in use (petkit.tempdirs); the cold child used to loop on for good."""
+    import psutil
+    import tempfile
+    from helpers import command_of
+    looping = SOLVED_SOFTMAX.replace('    """log(softmax(x))', '    while True:\n        pass\n    """log(softmax(x))')
+    impl = _learner_copy(tmp_path, looping)
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryDirectory(prefix="pk-", dir="/tmp") as tmp:
+        for warm in ("1", "0"):
+            run = subprocess.Popen([sys.executable, "-m", "petkit.cli", "check", "softmax", "--impl", impl,
+                                    "--timeout", "120"], cwd=tmp_path, env={**env, "TMPDIR": tmp, "PETKIT_WARM": warm},
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            host = psutil.Process(run.pid)
+            try:
+                # softmax's row: its child (cold: the one child, which goes on to log_softmax) is past its
+                # imports, so that what ends it is the host's death, not a write to the dead host's pipe
+                for line in run.stdout:
+                    if "softmax.softmax" in line:
+                        break
+                time.sleep(1)  # log_softmax's loop under way
+                seen = host.children(recursive=True)
+                assert any("log_softmax" in command_of(p) for p in seen), [command_of(p) for p in seen]
+                cold = [p for p in seen if "-m petkit.checker_child" in command_of(p) and "warm.py launch" not in command_of(p)]
+                assert bool(cold) == (warm == "0"), (warm, [command_of(p) for p in seen])  # warm: forks of the server
+            finally:
+                run.kill()
+                run.wait()
+            gone, alive = psutil.wait_procs(seen, timeout=30)
+            assert not alive, (warm, [command_of(p)[:150] for p in alive])
+            assert _left_in(tmp), "the killed run's folders: nothing left to sweep"
+        r = petkit("check", "softmax.sigmoid", "--impl", impl, cwd=tmp_path, env={"TMPDIR": tmp, "PETKIT_WARM": "0"})
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert _left_in(tmp) == []
+
+
 def test_whole_table_with_one_failure_shown_in_plain_words(tmp_path):
     softmax = SOLVED_SOFTMAX.replace("shifted = work - work.max(dim, keepdim=True).values\n    e = shifted.exp()",
                                      "e = work.exp()")
