@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import time
@@ -20,6 +19,7 @@ import time
 
 def _kernel_parts(nb: dict, lesson: str, server) -> dict[str, float]:
     from jupyter_client.manager import KernelManager
+    from petkit import tempdirs
     from petkit.grading import sandbox, warm_grading
     from petkit.notebooks import GIVEN_ID
     scratch = sandbox.scratch_folder(parent=warm_grading.spool_of(server))
@@ -48,7 +48,7 @@ def _kernel_parts(nb: dict, lesson: str, server) -> dict[str, float]:
         return parts
     finally:
         km.shutdown_kernel(now=True)
-        shutil.rmtree(scratch, ignore_errors=True)
+        tempdirs.remove(scratch)
 
 
 def _meta(cell: dict) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from petkit import ROOT, notebooks
+from petkit import ROOT, notebooks, tempdirs
 from petkit.grading import sandbox
 from petkit.registry import lesson
 
@@ -65,8 +65,7 @@ print(json.dumps(out))
         assert set(out.values()) == {"OSError"}, out  # read-only file system, everywhere but the scratch folder
         assert (scratch / "mine.txt").read_text() == "ok" and (scratch / "tmp" / "t.txt").read_text() == "ok"
     finally:
-        import shutil
-        shutil.rmtree(scratch, ignore_errors=True)
+        tempdirs.remove(scratch)
     assert (course / "gradebook.db").read_text() == "grades"
 
 
@@ -90,8 +89,7 @@ import time; time.sleep(0.5); print("parent done")
         alive = [p.pid for p in psutil.process_iter(["cmdline"]) if tag in " ".join(p.info["cmdline"] or [])]
         assert not alive
     finally:
-        import shutil
-        shutil.rmtree(scratch, ignore_errors=True)
+        tempdirs.remove(scratch)
 
 
 def test_a_read_only_path_that_would_show_the_course_is_refused(tmp_path):
