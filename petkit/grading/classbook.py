@@ -6,7 +6,6 @@ autograded notebooks alone; nothing is run again. `petkit grade report` draws it
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import warnings
@@ -183,11 +182,11 @@ def lessons_graded(course) -> list[str]:
 
 # --- the per-exercise CSV ----------------------------------------------------------------------
 
-NBGRADER_HEADER = ("assignment", "duedate", "timestamp", "student_id")  # how nbgrader's CSV export starts
 
 
 def cause_column(exercise_id: str) -> str:
-    return f"{exercise_id} cause"
+    from petkit.grading.gradebook_safety import CAUSE_SUFFIX
+    return exercise_id + CAUSE_SUFFIX
 
 
 def describe(cause: Cause | None) -> str:
@@ -195,25 +194,6 @@ def describe(cause: Cause | None) -> str:
     if cause is None:
         return ""
     return cause.label + (f" ({cause.detail})" if cause.detail and cause.detail not in cause.label else "")
-
-
-def refuse_to_overwrite(to: Path) -> None:
-    """A GradeError unless `to` is a new .csv file or a grades CSV that petkit or nbgrader wrote."""
-    from petkit.grading.course import GradeError
-    if to.suffix.lower() != ".csv":
-        raise GradeError(f"{to} is not a .csv file name: give --to FILE.csv")
-    if to.is_dir():
-        raise GradeError(f"{to} is a folder: give --to FILE.csv")
-    if not to.exists():
-        return
-    try:
-        with open(to, newline="", encoding="utf-8") as f:
-            header = next(csv.reader(io.StringIO(f.readline(65536))), [])
-    except (OSError, UnicodeDecodeError, csv.Error):
-        header = []
-    if "student_id" not in header:
-        raise GradeError(f"{to} exists and is not a grades CSV that petkit or nbgrader wrote (its first line "
-                         f"has no student_id column), so it is left as it is: give another --to FILE.csv")
 
 
 def per_exercise_rows(course, lessons: list[str] | None = None) -> tuple[list[str], list[dict[str, str]]]:
@@ -240,10 +220,8 @@ def per_exercise_rows(course, lessons: list[str] | None = None) -> tuple[list[st
 
 def per_exercise_target(course, to: Path | str | None = None) -> Path:
     """Where `export_per_exercise` writes (default COURSE/grades-per-exercise.csv), or a GradeError
-    when it may not (refuse_to_overwrite)."""
-    to = Path(to) if to else course.root / "grades-per-exercise.csv"
-    refuse_to_overwrite(to)
-    return to
+    when it may not (Course.export_target)."""
+    return course.export_target(to, default="grades-per-exercise.csv")
 
 
 def export_per_exercise(course, to: Path | str | None = None) -> Path:

@@ -293,13 +293,13 @@ class Course:
             raise GradeError(f"no samples for {lesson} under {self.root / 'samples'} (`petkit sync` writes them)")
         return added
 
-    def export_target(self, to: Path | str | None = None) -> Path:
-        """Where `export` writes (default COURSE/grades.csv), or a GradeError when it may not: the
-        gradebook itself, not a .csv, a file nbgrader's export did not write."""
+    def export_target(self, to: Path | str | None = None, default: str = "grades.csv") -> Path:
+        """Where an export writes (`to`, else COURSE/`default`), or a GradeError when it may not: the
+        gradebook itself, not a .csv, a file the kit's exports did not write (gradebook_safety)."""
         from petkit.grading import gradebook_safety as safety
-        to = Path(to) if to else self.root / "grades.csv"
+        to = Path(to) if to else self.root / default
         try:
-            safety.check_export_target(to, self.root / GRADEBOOK)
+            safety.check_csv_target(to, self.root / GRADEBOOK)
         except safety.GradebookUnsafe as e:
             raise GradeError(str(e)) from None
         return to

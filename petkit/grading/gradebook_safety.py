@@ -5,13 +5,16 @@ gradebook, the grades CSV or a student's folder.
   message; a lock is never taken for damage;
 - a damaged gradebook (not an SQLite file any more, a broken header) is never deleted: it is moved
   aside under a timestamped name and the instructor is told where it is and how to recover it;
-- `export` writes only a `.csv` that is new or one nbgrader's CSV export wrote (its header), never
-  the gradebook or another file, and atomically;
+- `export` (both CSVs: nbgrader's and the per-exercise one) writes only a `.csv` that is new or one
+  of the two the kit writes (by its header: nbgrader's, or student_id then each exercise and its
+  cause), never the gradebook or another file (a roster with a student_id column is another file),
+  and atomically;
 - a student id is one plain folder name: no path separator, no `..`, no leading dot.
 """
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime
 import os
 import sqlite3
@@ -20,6 +23,7 @@ from pathlib import Path
 
 LOCK_WAIT = float(os.environ.get("PETKIT_GRADEBOOK_WAIT", "30"))  # seconds a locked gradebook is waited for
 CSV_HEADER = "assignment,duedate,timestamp,student_id,last_name,first_name,email,raw_score,late_submission_penalty,score,max_score"
+CAUSE_SUFFIX = " cause"  # the per-exercise CSV: student_id, then each exercise's points and "<exercise> cause"
 
 
 class GradebookUnsafe(Exception):
@@ -79,25 +83,37 @@ def holds_rows(db: Path) -> bool | None:
         return None
 
 
-def check_export_target(to: Path, gradebook: Path) -> None:
-    """Refuse (GradebookUnsafe) an export target that is the gradebook, not a .csv, or an existing
-    file that nbgrader's CSV export did not write."""
+def check_csv_target(to: Path, gradebook: Path | None = None) -> None:
+    """Refuse (GradebookUnsafe) where an export would write: the gradebook itself, a name that does not
+    end in .csv, a folder, or an existing file that is not one of the kit's grades CSVs
+    (`written_by_the_kit`). The one check of both exports' targets."""
     to = Path(to)
-    if to.exists() and gradebook.exists() and to.resolve() == gradebook.resolve():
-        raise GradebookUnsafe(f"--to {to} is the gradebook itself: give a new .csv file")
+    give = "give --to FILE.csv"
+    if gradebook is not None and to.exists() and gradebook.exists() and to.resolve() == gradebook.resolve():
+        raise GradebookUnsafe(f"{to} is the gradebook itself: {give}, a new file")
     if to.suffix.lower() != ".csv":
-        raise GradebookUnsafe(f"--to {to}: the grades are written as CSV, to a file ending in .csv")
+        raise GradebookUnsafe(f"{to}: the grades are written as CSV, to a file ending in .csv: {give}")
     if to.is_dir():
-        raise GradebookUnsafe(f"--to {to} is a folder: give a .csv file")
-    if to.exists():
-        try:
-            with open(to, encoding="utf-8") as f:
-                first = f.readline().strip()
-        except (OSError, UnicodeDecodeError):
-            first = ""
-        if first != CSV_HEADER:
-            raise GradebookUnsafe(f"--to {to} exists and is not a grades CSV that `petkit grade export` wrote: "
-                                  f"it is left as it is; give another file name")
+        raise GradebookUnsafe(f"{to} is a folder: {give}")
+    if to.exists() and not written_by_the_kit(to):
+        raise GradebookUnsafe(f"{to} exists and is not a grades CSV that `petkit grade export` wrote, so it is "
+                              f"left as it is: {give}, another file")
+
+
+def written_by_the_kit(path: Path) -> bool:
+    """Whether the file's first line is the header of a CSV the kit writes: nbgrader's export's, or the
+    per-exercise one's (student_id, then each exercise and its cause column). A file that merely has
+    a student_id column (a roster) is not."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            header = next(csv.reader([f.readline(65536)]), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+    if ",".join(header) == CSV_HEADER:
+        return True
+    exercises, causes = header[1::2], header[2::2]
+    return (header[:1] == ["student_id"] and len(exercises) == len(causes)
+            and all(e and c == e + CAUSE_SUFFIX for e, c in zip(exercises, causes)))
 
 
 def student_id_problem(name: str) -> str:

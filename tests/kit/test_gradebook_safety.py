@@ -6,9 +6,12 @@ import contextlib
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from petkit.grading import gradebook_safety as safety
 from petkit.grading import submission
+from petkit.registry import exercises
 from petkit.grading.course import Course, GradeError, broken_gradebook as _broken_gradebook
 from petkit.grading.submission import grade_submission
 
@@ -75,11 +78,13 @@ def test_export_writes_only_over_its_own_csv(tmp_path):
     db = _gradebook_with_a_student(course)
     before = db.read_bytes()
     (course / "notes.csv").write_text("my own notes\n")
+    (course / "roster.csv").write_text("student_id,name\nalice,Alice\n")
     for target, says in (("gradebook.db", "is the gradebook"), ("notes.csv", "not a grades CSV"),
-                         ("grades.txt", "ending in .csv")):
+                         ("roster.csv", "not a grades CSV"), ("grades.txt", "ending in .csv")):
         r = grade("export", "--course", str(course), "--to", str(course / target))
         assert r.returncode == 2 and says in r.stderr, r.stderr
     assert db.read_bytes() == before and (course / "notes.csv").read_text() == "my own notes\n"
+    assert (course / "roster.csv").read_text() == "student_id,name\nalice,Alice\n"
     assert not (course / "grades.txt").exists()
     for _ in range(2):  # a new file, then over the CSV it wrote
         r = grade("export", "--course", str(course), "--to", str(course / "out.csv"))
@@ -105,6 +110,44 @@ def test_grade_all_refuses_a_bad_export_target_before_grading_anyone(tmp_path):
     assert _files(course) == before  # nothing released, copied, graded or written
     assert (course / "grades.csv").read_text() == (tmp_path / "notes.csv").read_text() == mine
     assert not (tmp_path / "grades.txt").exists()
+
+
+_EXERCISE_IDS = st.lists(st.sampled_from([e.id for e in exercises()]), unique=True, max_size=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ids=_EXERCISE_IDS, rows=st.lists(st.text(max_size=5), max_size=3))
+def test_the_kits_own_csvs_are_recognised_whatever_exercises_they_hold(tmp_path_factory, ids, rows):
+    """Written as the per-exercise export writes it (classbook's header), or nbgrader's export: ours."""
+    import csv
+    from petkit.grading.classbook import cause_column
+    path = tmp_path_factory.mktemp("csv") / "g.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["student_id"] + [c for e in ids for c in (e, cause_column(e))])
+        w.writerows([[r] for r in rows])
+    assert safety.written_by_the_kit(path)
+    path.write_text(safety.CSV_HEADER + "\nsoftmax,,,alice,,,,5,0,5,5\n")
+    assert safety.written_by_the_kit(path)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ids=_EXERCISE_IDS.filter(bool), data=st.data())
+def test_a_csv_that_only_looks_like_ours_is_not(tmp_path_factory, ids, data):
+    """A roster with a student_id column, a per-exercise header missing a cause column, with a column
+    renamed or moved, nbgrader's header cut short: none is ours to overwrite."""
+    from petkit.grading.classbook import cause_column
+    ours = ["student_id"] + [c for e in ids for c in (e, cause_column(e))]
+    k = data.draw(st.integers(0, len(ours) - 1))
+    wrong = data.draw(st.sampled_from([
+        ["student_id", "name", "email"],
+        ours[:k] + ours[k + 1:],  # a column missing
+        ours[:k] + [ours[k] + "x"] + ours[k + 1:],  # a column renamed
+        ours[1:] + ours[:1],  # student_id not first
+        safety.CSV_HEADER.split(",")[:-1]]))
+    path = tmp_path_factory.mktemp("csv") / "g.csv"
+    path.write_text(",".join(wrong) + "\nalice,1\n", encoding="utf-8")
+    assert not safety.written_by_the_kit(path), wrong
 
 
 @pytest.mark.parametrize("bad", ["../source", "a/b", "..", ".hidden", "", "x\\y", "a\nb"])

@@ -242,7 +242,8 @@ def test_every_student_string_is_escaped(tmp_path):
 
 def test_the_per_exercise_csv_never_overwrites_what_is_not_a_grades_csv(tmp_path):
     course, _ = _synthetic(tmp_path, 3)
-    precious = {"notes.csv": "my notes, not grades\n", "softmax.ipynb": '{"cells": []}', "grades.txt": "x\n"}
+    precious = {"notes.csv": "my notes, not grades\n", "softmax.ipynb": '{"cells": []}', "grades.txt": "x\n",
+                "roster.csv": "student_id,name,email\nalice,Alice,alice@example.org\n"}  # a student_id column: not ours
     for name, text in precious.items():
         (tmp_path / name).write_text(text)
         r = grade("export", "--per-exercise", "--to", str(tmp_path / name), "--course", str(course))
