@@ -68,6 +68,7 @@ class KernelSurvivingExecute(Execute):
                            "once (petkit.warm); off (or PETKIT_WARM=0): a fresh Python per kernel").tag(config=True)
 
     _warm = None  # the warm server (petkit.warm) this notebook's kernels fork from, when there is one
+    _tmp = None  # without the sandbox: the kernels' TMPDIR, removed after the notebook
 
     def _get_timeout(self, cell):
         meta = (cell or {}).get("metadata", {}).get("nbgrader", {})
@@ -81,8 +82,13 @@ class KernelSurvivingExecute(Execute):
         from petkit.grading import warm_grading
         lesson = (resources or {}).get("metadata", {}).get("name") or ""
         self._warm = warm_grading.kernel_server(nb, lesson, self.sandbox) if self.warm else None
-        if not self.sandbox:
-            return super().preprocess(nb, resources, km)
+        if not self.sandbox:  # the kernel's temporary files go with the notebook (sandboxed: /tmp is the scratch)
+            self._tmp = tempdirs.make("petkit-nb-")
+            try:
+                return super().preprocess(nb, resources, km)
+            finally:
+                tempdirs.remove(self._tmp)
+                self._tmp = None
         from petkit.grading import sandbox
         folder = Path((resources or {}).get("metadata", {}).get("path") or ".").resolve()
         self._scratch = sandbox.scratch_folder(parent=warm_grading.spool_of(self._warm))
@@ -100,6 +106,9 @@ class KernelSurvivingExecute(Execute):
         if self.memory_limit_mb and not any("limit_memory" in a for a in self.extra_arguments):
             self.extra_arguments = [*self.extra_arguments, "--IPKernelApp.exec_lines="
                                     f"__import__('petkit.supervisor').supervisor.limit_memory({self.memory_limit_mb})"]
+        if self._tmp is not None:
+            import os
+            kwargs["env"] = {**kwargs.get("env", os.environ), "TMPDIR": str(self._tmp)}
         return await super().async_start_new_kernel(**kwargs)
 
     start_new_kernel = run_sync(async_start_new_kernel)

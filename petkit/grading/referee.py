@@ -28,9 +28,7 @@ import json
 import os
 import secrets
 import sys
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from petkit.grading import sandbox
 from petkit.grading.cell_metadata import restore_source_metadata
@@ -181,8 +179,12 @@ def _one_worker(plan, pending, skip, student, timeout, memory_mb, results, notes
     env = warm_grading.referee_env(student)
     # the kernels' server (one per grading process); None: a fresh Python
     server = warm_grading.grading_server(plan.given, plan.lesson, plan.sandbox, env=env)
-    with tempfile.TemporaryDirectory(prefix="petkit-referee-", dir=warm_grading.spool_of(server)) as cwd:
-        prefix = sandbox.argv(Path(cwd)) if plan.sandbox else []
+    from petkit import tempdirs
+    with tempdirs.folder("petkit-referee-", warm_grading.spool_of(server)) as folder:
+        cwd = str(folder)
+        prefix = sandbox.argv(folder) if plan.sandbox else []
+        if not plan.sandbox:  # what the answers write to temporary files goes with the run (sandboxed: /tmp is wiped)
+            env = {**env, "TMPDIR": cwd}
         launcher = (lambda argv, fds: server.launcher(argv, fds, keep=cwd)) if server else None
         child = ChildProcess(prefix + [sys.executable, "-m", "petkit.grading.sealed"], cwd=cwd, env=env,
                              event_fd=True, token=token, stdin=(json.dumps(job) + "\n").encode(), launcher=launcher)

@@ -120,11 +120,20 @@ def test_without_bwrap_grading_refuses_in_one_line_unless_no_sandbox(tmp_path):
 
 @pytest.mark.slow
 def test_no_sandbox_grades_with_a_warning_on_the_run_and_in_the_gradebook(tmp_path):
+    """...and what the answers write to temporary files goes with the run, from the kernel and from the
+    referee (without the sandbox their /tmp is the host's; each gets a TMPDIR of the run's own)."""
     course = _copy_course(tmp_path)
-    _submit(course, "alice", "softmax", (course / "source" / "softmax" / "softmax.ipynb").read_text())
-    env = {**FAST_GRADING, "PETKIT_BWRAP": str(tmp_path / "no-such-bwrap")}
-    r = grade("autograde", "softmax", "--no-sandbox", "--course", str(course), env=env, timeout=1200)
+    nb = json.loads((course / "source" / "softmax" / "softmax.ipynb").read_text())
+    answer = next(c for c in nb["cells"] if "def sigmoid" in "".join(c["source"]))
+    answer["source"] = "import tempfile\ntempfile.mkdtemp(prefix='answer-')\n" + "".join(answer["source"])
+    _submit(course, "alice", "softmax", json.dumps(nb))
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="pk-", dir="/tmp") as tmp:  # short: the servers' sockets go there
+        env = {**FAST_GRADING, "PETKIT_BWRAP": str(tmp_path / "no-such-bwrap"), "TMPDIR": tmp}
+        r = grade("autograde", "softmax", "--no-sandbox", "--course", str(course), env=env, timeout=1200)
+        left = sorted(p.name for p in Path(tmp).iterdir() if not p.name.startswith("torchinductor_"))
     assert r.returncode == 0, r.stdout + r.stderr
+    assert left == [], left
     assert sandbox.NO_SANDBOX_WARNING in r.stderr  # on the run ...
     assert f"alice: softmax: referee: {sandbox.NO_SANDBOX_WARNING}" in r.stdout  # ... and in the gradebook
     import sqlite3
