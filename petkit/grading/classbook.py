@@ -183,7 +183,6 @@ def lessons_graded(course) -> list[str]:
 # --- the per-exercise CSV ----------------------------------------------------------------------
 
 
-
 def cause_column(exercise_id: str) -> str:
     from petkit.grading.gradebook_safety import CAUSE_SUFFIX
     return exercise_id + CAUSE_SUFFIX

@@ -83,13 +83,13 @@ def holds_rows(db: Path) -> bool | None:
         return None
 
 
-def check_csv_target(to: Path, gradebook: Path | None = None) -> None:
+def check_csv_target(to: Path, gradebook: Path) -> None:
     """Refuse (GradebookUnsafe) where an export would write: the gradebook itself, a name that does not
     end in .csv, a folder, or an existing file that is not one of the kit's grades CSVs
     (`written_by_the_kit`). The one check of both exports' targets."""
     to = Path(to)
     give = "give --to FILE.csv"
-    if gradebook is not None and to.exists() and gradebook.exists() and to.resolve() == gradebook.resolve():
+    if to.exists() and gradebook.exists() and to.resolve() == gradebook.resolve():
         raise GradebookUnsafe(f"{to} is the gradebook itself: {give}, a new file")
     if to.suffix.lower() != ".csv":
         raise GradebookUnsafe(f"{to}: the grades are written as CSV, to a file ending in .csv: {give}")
