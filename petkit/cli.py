@@ -82,6 +82,14 @@ def cmd_watch(args) -> int:
 
 def cmd_sync(args) -> int:
     from petkit import sync
+    try:
+        return _sync(sync, args)
+    except sync.SyncError as e:  # a course author's mistake, or learner work it would overwrite
+        print(f"petkit sync: {e}", file=sys.stderr)
+        return 2
+
+
+def _sync(sync, args) -> int:
     if args.check:
         stale = sync.out_of_date()
         for p in stale:
@@ -181,12 +189,11 @@ def main(argv: list[str] | None = None) -> int:
         from petkit.checker import DEFAULT_TIMEOUT
         args.timeout = DEFAULT_TIMEOUT
     from petkit.registry import UnknownTarget
-    from petkit.sync import SyncError
     try:
         return args.func(args)
     except BrokenPipeError:
         return _reader_left()
-    except (UnknownTarget, SyncError) as e:
+    except UnknownTarget as e:
         print(f"petkit {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -674,8 +674,10 @@ class Server:
 
     def twins(self, n: int, timeout: float = 120) -> list["Twin"]:
         """`n` twins of this server (forked from it between jobs, so they cost no imports), kept for its
-        life like the server itself: more jobs at once. Fewer when it cannot fork them (sandboxed, busy
-        past `timeout`, gone). Ask before giving the server a job: it answers between jobs only."""
+        life like the server itself: more jobs at once. Fewer when it cannot fork them (sandboxed, gone).
+        Asked for without waiting (Twin.fork): one the server then refuses, or does not fork within
+        `timeout`, runs its jobs cold, and the next call replaces it. Ask before giving the server a job:
+        it answers between jobs only."""
         self._twins = [t for t in self._twins if t.alive()]
         while len(self._twins) < n and not self.sandboxed and self.alive():
             twin = Twin.fork(self, os.path.join(self.ctl, f"t{len(self._twins)}-{os.urandom(4).hex()}"), timeout)
@@ -767,40 +769,68 @@ class Twin:
     sandboxed, spool = False, ""
     launcher = Server.launcher
 
-    def __init__(self, server: Server, socket_path: str, pid: int, lifeline: int):
-        self.server, self.socket, self.pid, self.lifeline = server, socket_path, pid, lifeline
-        self.started = _started(pid)  # with the pid, who it is
+    def __init__(self, server: Server, socket_path: str, answer: socket.socket, lifeline: int, timeout: float):
+        """`answer`: the connection the server answers the request on (with the twin's pid) once it serves."""
+        self.server, self.socket, self.lifeline = server, socket_path, lifeline
+        self._answer, self._timeout = answer, timeout
+        self._pid, self.started = 0, 0.0  # with the pid, who it is (a pid can be reused)
 
     @classmethod
     def fork(cls, server: Server, socket_path: str, timeout: float) -> "Twin | None":
+        """Ask `server` for a twin, without waiting for it: the twin's listener is bound here, so jobs can
+        be sent to it at once (they wait in its backlog while the server is still importing, and the
+        launcher startups overlap the imports). A twin that never comes (refused, the server gone) closes
+        the listener with it, and the jobs waiting there run cold, as their launchers do when no server
+        answers. None: the request could not even be sent."""
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         lifeline_r, lifeline_w = os.pipe()
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             listener.bind(socket_path)
             listener.listen(16)
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-                conn.settimeout(timeout)
-                conn.connect(server.socket)
-                socket.send_fds(conn, [b'{"twin": true}\n'], [listener.fileno(), lifeline_r])
-                answer = next(_lines(conn))
+            conn.connect(server.socket)
+            socket.send_fds(conn, [b'{"twin": true}\n'], [listener.fileno(), lifeline_r])
         except OSError:
-            answer = None
+            conn.close()
+            os.close(lifeline_w)
+            return None
         finally:
             listener.close()  # the twin's now (or nobody's)
             os.close(lifeline_r)
-        if not isinstance(answer, dict) or not isinstance(answer.get("twin"), int):
-            os.close(lifeline_w)
-            return None
-        return cls(server, socket_path, answer["twin"], lifeline_w)
+        return cls(server, socket_path, conn, lifeline_w, timeout)
+
+    def _settle(self) -> None:
+        """Read the server's answer (waiting for it, at most the timeout given), once."""
+        conn, self._answer = self._answer, None
+        if conn is None:
+            return
+        with conn:
+            conn.settimeout(self._timeout)
+            answer = next(_lines(conn))
+        if isinstance(answer, dict) and isinstance(answer.get("twin"), int):
+            self._pid = answer["twin"]
+            self.started = _started(self._pid)
+        else:
+            self.cut_lifeline()
+
+    @property
+    def pid(self) -> int:
+        """The twin's process id, once the server has forked it (0: it was not)."""
+        self._settle()
+        return self._pid
 
     def cut_lifeline(self) -> None:
+        if self._answer is not None:
+            self._answer.close()  # a twin forked after this sees its lifeline closed, and ends
+            self._answer = None
         if self.lifeline is not None:
             os.close(self.lifeline)
             self.lifeline = None
 
     def alive(self) -> bool:
+        self._settle()
         return self.lifeline is not None and self.server.alive() and self.started != 0.0 \
-            and _started(self.pid) == self.started
+            and _started(self._pid) == self.started
 
 
 _servers: dict[tuple, Server] = {}

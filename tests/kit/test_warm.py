@@ -147,6 +147,35 @@ def test_a_twin_serves_jobs_beside_the_server_and_neither_cleans_up_the_others_j
     assert not twin.alive() and host_server.twins(1) != [twin]  # a new one in its place
 
 
+@pytest.mark.parametrize("server_dies", [False, True], ids=["twin-serves-it", "server-dies-importing"])
+def test_a_job_sent_to_a_twin_during_the_servers_imports_waits_for_it_or_runs_cold(server_dies, tmp_path):
+    """Server.twins asks for a twin without waiting for the server's imports (petkit check starts its
+    lanes' launchers meanwhile): a job sent to the twin then waits and runs in the twin once it is
+    forked; when the twin never comes (the server died importing), the job runs cold, with the same
+    output."""
+    (tmp_path / "slow_import.py").write_text("import time\ntime.sleep(2)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
+    s = warm.Server(("slow_import",), env, allow_code=True)
+    try:
+        (twin,) = s.twins(1)
+        job = subprocess.Popen(twin.launcher([sys.executable, "-c", "import os; print('ran', os.getppid())"]),
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert not s.ready()  # sent while the server still imports
+        if server_dies:
+            time.sleep(0.5)
+            os.killpg(s.proc.pid, signal.SIGKILL)
+        out, err = job.communicate(timeout=120)
+        assert job.returncode == 0 and out.startswith("ran "), err
+        parent = int(out.split()[1])
+        if server_dies:
+            assert parent == os.getpid() and not twin.alive()  # the launcher itself became the job
+            assert s.twins(1) == []  # the dead server forks no more
+        else:
+            assert parent == twin.pid != s.proc.pid and twin.alive()
+    finally:
+        s.close()
+
+
 def _family(proc: subprocess.Popen) -> list[int]:
     """The server's process (bwrap's, sandboxed) and every process under it, by their host PIDs."""
     return [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
