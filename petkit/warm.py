@@ -464,16 +464,36 @@ def _remove(path: str) -> None:
             pass
 
 
-def _empty(folder: str, spare: tuple[str, ...]) -> None:
+def _mount_points() -> frozenset[str]:
+    """Where this process sees a mount (/proc/self/mountinfo's fifth field, octal escapes decoded)."""
+    import re  # not at the top: the launcher imports this file under `python -S`, and needs none of it
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
+            fields = [line.split() for line in f]
+    except OSError:
+        return frozenset()
+    unescape = lambda text: re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)  # noqa: E731
+    return frozenset(unescape(f[4]) for f in fields if len(f) > 4)
+
+
+def _empty(folder: str, spare: tuple[str, ...], mounts: frozenset[str] | None = None) -> None:
     """Remove what `folder` holds, except `spare` and the way to it (the spool's mount point, in /tmp
-    when the spool is a folder of the host's /tmp)."""
+    when the spool is a folder of the host's /tmp), and except what is mounted there: in the sandbox the
+    kit's own folders are bound read-only at their paths, inside its /tmp when the checkout lies under
+    /tmp (a fresh clone in CI). Removing them walked the whole venv after every job, 98,000 failed
+    unlinks per grading test; through a writable mount it would delete another filesystem's files. What
+    lies beside a mount point, on the way to it, goes as anything else."""
+    mounts = _mount_points() if mounts is None else mounts
     try:
         names = os.listdir(folder)
     except OSError:
         return
     for name in names:
         path = os.path.join(folder, name)
-        if any(path == p or p.startswith(path + os.sep) for p in spare):
+        if any(path == p or p.startswith(path + os.sep) for p in spare) or path in mounts:
+            continue
+        if any(m.startswith(path + os.sep) for m in mounts):
+            _empty(path, (), mounts)  # the way to a mount point: kept, emptied around it
             continue
         _remove(path)
 

@@ -310,6 +310,56 @@ def sandboxed_server():
     s.close()
 
 
+def test_emptying_a_folder_keeps_its_mount_points_and_the_way_to_them_and_removes_the_rest(tmp_path):
+    """warm._empty, the unit (mount points given): nothing under a mount point is touched, the folders on
+    the way to one stay, emptied of everything else."""
+    (tmp_path / "kit" / "venv" / "lib").mkdir(parents=True)
+    (tmp_path / "kit" / "venv" / "lib" / "torch.py").write_text("kept")
+    (tmp_path / "kit" / "left-by-a-job").write_text("goes")
+    (tmp_path / "kit" / "made" / "deep").mkdir(parents=True)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "file").write_text("goes")
+    warm._empty(str(tmp_path), (), frozenset({str(tmp_path / "kit" / "venv")}))
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "kit", "kit/venv", "kit/venv/lib", "kit/venv/lib/torch.py"]
+
+
+def test_a_sandboxed_servers_cleaning_never_reaches_through_a_mount_in_its_tmp(tmp_path):
+    """A kit checked out under /tmp shows its folders inside the sandbox's /tmp, bound at their paths: the
+    cleaning after each job wiped /tmp by walking into them (read-only: 98,000 failed unlinks per grading
+    test, a third slower). Here a *writable* folder is bound there, so a cleaning that went through would
+    delete its files on the host: they stay; what the job wrote beside the mount goes."""
+    if sandbox.available():
+        pytest.skip(sandbox.available())
+    outside = tmp_path / "bound"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("the host's")
+    inside = "/tmp/petkit-kit-under-tmp/bound"
+
+    def wrap(spool):
+        cmd = server_sandbox(spool)
+        return cmd[:-1] + ["--bind", str(outside), inside, "--"]
+    s = warm.Server(("json",), dict(os.environ), wrap=wrap, allow_code=True)
+    try:
+        assert s.wait_ready(120), s.log()
+        for name in ("job-a", "job-b"):
+            job_dir = os.path.join(s.spool, name)
+            os.mkdir(job_dir)
+            done = _job(s, f"""
+                import os
+                print(sorted(os.listdir("/tmp/petkit-kit-under-tmp")), sorted(os.listdir({inside!r})))
+                open("/tmp/petkit-kit-under-tmp/beside", "w").write("a job's")
+                open({inside + "/written-inside"!r}, "w").write("a job's, through the mount")
+            """, cold_prefix=sandbox.argv(job_dir), keep=job_dir)
+            assert done.returncode == 0, done.stderr
+            if name == "job-b":  # what job-a wrote beside the mount went; the mount's own files stayed
+                assert done.stdout.strip() == "['bound'] ['keep.txt', 'written-inside']", done.stdout
+        assert s.wait_idle(60)
+        assert (outside / "keep.txt").read_text() == "the host's"
+    finally:
+        s.close()
+
+
 def test_in_the_sandbox_the_server_is_pid_1_and_a_job_leaves_nothing_behind(sandboxed_server):
     s = sandboxed_server
     job_dir = os.path.join(s.spool, "job-a")
