@@ -81,15 +81,16 @@ def cmd_watch(args) -> int:
 
 
 def cmd_sync(args) -> int:
-    from petkit import sync
+    from petkit.sync import SyncError  # here, not in main(): `petkit check` need not import the sync machinery
     try:
-        return _sync(sync, args)
-    except sync.SyncError as e:  # a course author's mistake, or learner work it would overwrite
+        return _sync(args)
+    except SyncError as e:  # a course author's mistake, or learner work it would overwrite
         print(f"petkit sync: {e}", file=sys.stderr)
         return 2
 
 
-def _sync(sync, args) -> int:
+def _sync(args) -> int:
+    from petkit import sync
     if args.check:
         stale = sync.out_of_date()
         for p in stale:

@@ -76,3 +76,18 @@ def test_any_change_to_a_generated_file_is_kept_even_with_the_stubs_still_there(
 def test_malformed_solutions_get_a_clear_error(tmp_path, broken, message):
     with pytest.raises(SyncError, match=message):
         exercise_source("softmax", broken, tmp_path / "softmax.py")
+
+
+@pytest.mark.parametrize("step", ["sync", "out_of_date"])
+def test_the_command_says_a_sync_error_in_one_line_and_exits_2(step, monkeypatch, capsys):
+    """`petkit sync` (and `--check`) turn a SyncError into one line on stderr and exit status 2, no traceback
+    (the CLI's own path, isolated: the errors themselves are tested above, on real folders)."""
+    import petkit.sync
+    from petkit.cli import main
+
+    def refuse(*args, **kwargs):
+        raise SyncError("exercises/softmax.py would be replaced")
+    monkeypatch.setattr(petkit.sync, step, refuse)
+    assert main(["sync"] + (["--check"] if step == "out_of_date" else [])) == 2
+    out, err = capsys.readouterr()
+    assert err == "petkit sync: exercises/softmax.py would be replaced\n" and "Traceback" not in out + err
