@@ -69,23 +69,38 @@ def checks_preload(lessons: list[str], fastai: bool = False) -> tuple[str, ...]:
     return (*CHECKS_PRELOAD, *mods)
 
 
-MAX_LANES = 4  # exercises checked at once at most (the cores, fewer when fewer are free)
+MAX_LANES = 4  # exercises checked at once at most
+
+
+def lanes_for(count: int, cores: int) -> int:
+    """How many of `count` exercises to check at once on `cores` cores: the fewest lanes (one per core
+    at least, MAX_LANES at most, no more than the exercises) that finish soonest, counting the exercises
+    as equal and the cores as shared out evenly. One per core leaves a core idle for the last one when
+    they do not divide: three maths exercises on two cores took two exercises' time (both cores, then
+    one), three at once take one and a half."""
+    def makespan(lanes: int) -> int:  # in 1/cores of an exercise's time: whole numbers, exact ties
+        left, took = count, 0
+        while left > 0:
+            at_once = min(lanes, left)
+            took += max(cores, at_once)
+            left -= at_once
+        return took
+    fewest = max(1, min(cores, MAX_LANES, count))
+    return min(range(fewest, max(fewest, min(MAX_LANES, count)) + 1), key=makespan)
 
 
 def lanes_wanted(count: int) -> int:
-    """How many exercises to check at once: PETKIT_CHECK_JOBS, or one per core this process may use
-    (at most MAX_LANES), never more than there are exercises. A PETKIT_CHECK_JOBS that is not a whole
-    number of 1 or more is said on stderr, and the default used."""
+    """How many exercises to check at once: PETKIT_CHECK_JOBS, or lanes_for the cores this process may
+    use, never more than there are exercises. A PETKIT_CHECK_JOBS that is not a whole number of 1 or
+    more is said on stderr, and the default used."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    wanted = min(cores, MAX_LANES)
     given = os.environ.get("PETKIT_CHECK_JOBS", "").strip()
     if given:
         if given.isdigit() and int(given) >= 1:
-            wanted = int(given)
-        else:
-            print(f"petkit: PETKIT_CHECK_JOBS={given!r} is not a number of exercises to check at once (give 1 "
-                  f"or more); checking {wanted} at once, one per core", file=sys.stderr, flush=True)
-    return max(1, min(wanted, count))
+            return max(1, min(int(given), count))
+        print(f"petkit: PETKIT_CHECK_JOBS={given!r} is not a number of exercises to check at once (give 1 "
+              f"or more); choosing for the {cores} cores", file=sys.stderr, flush=True)
+    return lanes_for(max(1, count), cores)
 
 
 def run(exercises: list[Exercise], impl: str, timeout: float = DEFAULT_TIMEOUT,

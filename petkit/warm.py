@@ -626,15 +626,18 @@ def serve(argv: list[str]) -> int:
     warnings.simplefilter("ignore")  # imports' deprecation notes: the jobs show their own
     import importlib
     modules = [importlib.import_module(name) for name in filter(None, args.preload.split(","))]
+    # the imports' objects: never scanned by a job's collections, nor copied by them (copy-on-write). No
+    # gc.collect() first (0.1 s: a few hundred unreachable objects stay, frozen), as the gc docs advise;
+    # for good (petkit.gcfreeze): a job's checks leave it so. Frozen before the warm-ups too: Hypothesis's
+    # first run calls gc.collect() (register_random), a full pass over torch's objects otherwise (80 ms of
+    # the 130 a warm-up took, on the way to every `petkit check`'s first result)
+    from petkit import gcfreeze
+    gcfreeze.freeze_for_good()
     for module in modules:  # a module's own first-use set-up, paid once here rather than in every job
         if callable(getattr(module, "warm_up_server", None)):
             module.warm_up_server()
+    gcfreeze.freeze_for_good()  # and what the warm-ups left
     warnings.resetwarnings()
-    # the imports' objects: never scanned by a job's collections, nor copied by them (copy-on-write). No
-    # gc.collect() first (0.1 s: a few hundred unreachable objects stay, frozen), as the gc docs advise;
-    # for good (petkit.gcfreeze): a job's checks leave it so
-    from petkit import gcfreeze
-    gcfreeze.freeze_for_good()
     if threads() != 1:
         print(f"petkit warm server: {threads()} threads after the imports; a fork would copy only one",
               flush=True)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from petkit import warm
 from petkit.grading import sandbox
@@ -488,10 +490,10 @@ def test_petkit_check_forks_each_exercise_and_gets_the_cold_results(monkeypatch,
 
 
 def test_how_many_exercises_are_checked_at_once(monkeypatch, capsys):
-    from petkit.checker import MAX_LANES, lanes_wanted
-    cores = min(len(os.sched_getaffinity(0)), MAX_LANES)
+    from petkit.checker import lanes_for, lanes_wanted
+    cores = len(os.sched_getaffinity(0))
     monkeypatch.delenv("PETKIT_CHECK_JOBS", raising=False)
-    assert lanes_wanted(20) == cores and lanes_wanted(1) == 1  # one per core, never more than the exercises
+    assert lanes_wanted(20) == lanes_for(20, cores) and lanes_wanted(1) == 1  # never more than the exercises
     monkeypatch.setenv("PETKIT_CHECK_JOBS", "3")
     assert lanes_wanted(20) == 3 and lanes_wanted(2) == 2 and capsys.readouterr().err == ""
     for bad in ("0", "-2", "two", "1.5"):
@@ -499,6 +501,23 @@ def test_how_many_exercises_are_checked_at_once(monkeypatch, capsys):
         assert lanes_wanted(20) == cores
         err = capsys.readouterr().err
         assert f"PETKIT_CHECK_JOBS={bad!r}" in err and "give 1 or more" in err, err
+
+
+@given(st.integers(1, 40), st.integers(1, 16))
+def test_lanes_keep_every_core_busy_without_more_lanes_than_that_needs(count, cores):
+    from petkit.checker import MAX_LANES, lanes_for
+    lanes = lanes_for(count, cores)
+    assert min(cores, MAX_LANES, count) <= lanes <= max(min(cores, MAX_LANES, count), min(MAX_LANES, count))
+    if cores == 1 or count % min(cores, MAX_LANES) == 0:
+        assert lanes == min(cores, MAX_LANES, count)  # one per core when they divide evenly (or one core)
+    if count <= min(cores, MAX_LANES):
+        assert lanes == count  # all at once
+
+
+def test_three_exercises_on_two_cores_run_at_once():
+    """One per core left a core idle for the third (two exercises' time): three at once take 1.5."""
+    from petkit.checker import lanes_for
+    assert (lanes_for(3, 2), lanes_for(4, 2), lanes_for(5, 2), lanes_for(6, 2)) == (3, 2, 3, 2)
 
 
 def test_petkit_check_runs_exercises_at_once_and_still_reports_them_in_order(monkeypatch, tmp_path):
