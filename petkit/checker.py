@@ -78,6 +78,8 @@ def lanes_for(count: int, cores: int) -> int:
     as equal and the cores as shared out evenly. One per core leaves a core idle for the last one when
     they do not divide: three maths exercises on two cores took two exercises' time (both cores, then
     one), three at once take one and a half."""
+    count, cores = max(1, count), max(1, cores)
+
     def makespan(lanes: int) -> int:  # in 1/cores of an exercise's time: whole numbers, exact ties
         left, took = count, 0
         while left > 0:
@@ -85,8 +87,7 @@ def lanes_for(count: int, cores: int) -> int:
             took += max(cores, at_once)
             left -= at_once
         return took
-    fewest = max(1, min(cores, MAX_LANES, count))
-    return min(range(fewest, max(fewest, min(MAX_LANES, count)) + 1), key=makespan)
+    return min(range(min(cores, MAX_LANES, count), min(MAX_LANES, count) + 1), key=makespan)
 
 
 def lanes_wanted(count: int) -> int:
@@ -100,7 +101,7 @@ def lanes_wanted(count: int) -> int:
             return max(1, min(int(given), count))
         print(f"petkit: PETKIT_CHECK_JOBS={given!r} is not a number of exercises to check at once (give 1 "
               f"or more); choosing for the {cores} cores", file=sys.stderr, flush=True)
-    return lanes_for(max(1, count), cores)
+    return lanes_for(count, cores)
 
 
 def run(exercises: list[Exercise], impl: str, timeout: float = DEFAULT_TIMEOUT,

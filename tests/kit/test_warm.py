@@ -507,7 +507,7 @@ def test_how_many_exercises_are_checked_at_once(monkeypatch, capsys):
 def test_lanes_keep_every_core_busy_without_more_lanes_than_that_needs(count, cores):
     from petkit.checker import MAX_LANES, lanes_for
     lanes = lanes_for(count, cores)
-    assert min(cores, MAX_LANES, count) <= lanes <= max(min(cores, MAX_LANES, count), min(MAX_LANES, count))
+    assert min(cores, MAX_LANES, count) <= lanes <= min(MAX_LANES, count)
     if cores == 1 or count % min(cores, MAX_LANES) == 0:
         assert lanes == min(cores, MAX_LANES, count)  # one per core when they divide evenly (or one core)
     if count <= min(cores, MAX_LANES):
