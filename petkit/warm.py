@@ -601,6 +601,36 @@ def _run(job: dict) -> int:
     return 0
 
 
+def _preload(names) -> None:
+    """Import the modules a server preloads, freeze them out of the collector, run their warm-ups: with
+    their warnings silenced (the jobs show their own), and the filters left as a fresh Python's after the
+    same imports (fastai's add ten): a job, a kernel, must not show what a cold one hides."""
+    import warnings
+    warnings.simplefilter("ignore")
+    silenced = warnings.filters[0]
+    try:
+        _import_and_warm_up(names)
+    finally:
+        warnings.filters[:] = [f for f in warnings.filters if f is not silenced]  # theirs stay
+        getattr(warnings, "_filters_mutated", lambda: None)()  # what simplefilter itself calls
+
+
+def _import_and_warm_up(names) -> None:
+    import importlib
+    modules = [importlib.import_module(name) for name in names]
+    # the imports' objects: never scanned by a job's collections, nor copied by them (copy-on-write). No
+    # gc.collect() first (0.1 s: a few hundred unreachable objects stay, frozen), as the gc docs advise;
+    # for good (petkit.gcfreeze): a job's checks leave it so. Frozen before the warm-ups too: Hypothesis's
+    # first run calls gc.collect() (register_random), a full pass over torch's objects otherwise (80 ms of
+    # the 130 a warm-up took, on the way to every `petkit check`'s first result)
+    from petkit import gcfreeze
+    gcfreeze.freeze_for_good()
+    for module in modules:  # a module's own first-use set-up, paid once here rather than in every job
+        if callable(getattr(module, "warm_up_server", None)):
+            module.warm_up_server()
+    gcfreeze.freeze_for_good()  # and what the warm-ups left
+
+
 def serve(argv: list[str]) -> int:
     import argparse
     p = argparse.ArgumentParser(prog="python -m petkit.warm serve")
@@ -622,22 +652,7 @@ def serve(argv: list[str]) -> int:
         print("petkit warm server: --pid-namespace but not PID 1", flush=True)
         return 3
     env = dict(os.environ)
-    import warnings
-    warnings.simplefilter("ignore")  # imports' deprecation notes: the jobs show their own
-    import importlib
-    modules = [importlib.import_module(name) for name in filter(None, args.preload.split(","))]
-    # the imports' objects: never scanned by a job's collections, nor copied by them (copy-on-write). No
-    # gc.collect() first (0.1 s: a few hundred unreachable objects stay, frozen), as the gc docs advise;
-    # for good (petkit.gcfreeze): a job's checks leave it so. Frozen before the warm-ups too: Hypothesis's
-    # first run calls gc.collect() (register_random), a full pass over torch's objects otherwise (80 ms of
-    # the 130 a warm-up took, on the way to every `petkit check`'s first result)
-    from petkit import gcfreeze
-    gcfreeze.freeze_for_good()
-    for module in modules:  # a module's own first-use set-up, paid once here rather than in every job
-        if callable(getattr(module, "warm_up_server", None)):
-            module.warm_up_server()
-    gcfreeze.freeze_for_good()  # and what the warm-ups left
-    warnings.resetwarnings()
+    _preload(filter(None, args.preload.split(",")))
     if threads() != 1:
         print(f"petkit warm server: {threads()} threads after the imports; a fork would copy only one",
               flush=True)
@@ -763,10 +778,26 @@ class Server:
             time.sleep(0.05)
         return self.ready() and self.alive()
 
-    def close(self) -> None:
+    def idle(self, timeout: float = 0.2) -> bool:
+        """Past its imports and between jobs now (it answers at once): none of its jobs is left running."""
+        return self.ready() and self.wait_idle(timeout)
+
+    def close(self, leaving: bool = False) -> None:
+        """End the server and its twins, waiting until they have killed what their jobs left: no learner
+        code outlives this call. `leaving`: this process is about to exit (close_all at exit). A server on
+        the host that is idle then, and every twin with it, has no job left to clean after: it is not
+        waited for (a torch-sized process takes ~70 ms to clean and exit, the last thing `petkit check`
+        waited through); it ends on its own as its lifeline closes, orphaned for those milliseconds.
+        In the sandbox, or with a job still running (Ctrl-C), it is waited for."""
+        quiet = leaving and not self.sandboxed and self.idle() and all(t.idle() for t in self._twins)
         for twin in self._twins:
             twin.cut_lifeline()
         self.cut_lifeline()
+        if quiet:
+            import warnings  # Popen's finalizer would say it is still running (under -W default, -X dev)
+            warnings.filterwarnings("ignore", f"subprocess {self.proc.pid} is still running", ResourceWarning)
+            self._remove_folders()  # still kept from the reaper (petkit.reaper.keep) for what is left of this process
+            return
         if self.ready():  # it kills what its jobs (and its twins' jobs) left, then ends; still importing, it ran none
             _wait_exit(self.proc, 10)
         if self.alive():
@@ -777,6 +808,10 @@ class Server:
         self.proc.wait()
         from petkit import reaper
         reaper.release(self.proc.pid)
+        self._remove_folders()
+
+    def _remove_folders(self) -> None:
+        """Its socket, its log, its spool: nobody connects to them once it is closed."""
         from petkit import tempdirs
         tempdirs.remove(self.ctl)
         if self.spool:
@@ -807,7 +842,7 @@ def _wait_exit(proc, timeout: float) -> None:
 class Twin:
     """A twin of a server on the host (Server.twins): jobs go to it as to the server itself."""
     sandboxed, spool = False, ""
-    launcher = Server.launcher
+    launcher, wait_idle = Server.launcher, Server.wait_idle
 
     def __init__(self, server: Server, socket_path: str, answer: socket.socket, lifeline: int, timeout: float):
         """`answer`: the connection the server answers the request on (with the twin's pid) once it serves."""
@@ -839,14 +874,14 @@ class Twin:
             os.close(lifeline_r)
         return cls(server, socket_path, conn, lifeline_w, timeout)
 
-    def _settle(self) -> None:
-        """Read the server's answer (waiting for it, at most the timeout given), once."""
+    def _settle(self, timeout: float | None = None) -> None:
+        """Read the server's answer (waiting for it, at most `timeout` or the timeout given), once."""
         conn, self._answer = self._answer, None
         if conn is None:
             return
         with conn:
-            conn.settimeout(self._timeout)
-            answer = next(_lines(conn))
+            conn.settimeout(self._timeout if timeout is None else timeout)
+            answer = next(_lines(conn))  # None: no answer in time (it is not coming) or none at all
         if isinstance(answer, dict) and isinstance(answer.get("twin"), int):
             self._pid = answer["twin"]
             self.started = _started(self._pid)
@@ -866,6 +901,11 @@ class Twin:
         if self.lifeline is not None:
             os.close(self.lifeline)
             self.lifeline = None
+
+    def idle(self, timeout: float = 0.2) -> bool:
+        """Forked, and between jobs now (it answers at once): none of its jobs is left running."""
+        self._settle(timeout)
+        return self._pid != 0 and self.wait_idle(timeout)
 
     def alive(self) -> bool:
         self._settle()
@@ -906,14 +946,15 @@ def server(preload: tuple[str, ...], env: dict[str, str] | None = None, wrap=Non
             return None
     if not _servers:
         import atexit
-        atexit.register(close_all)
+        atexit.register(close_all, leaving=True)
     _servers[key] = Server(tuple(preload), env, wrap=wrap, allow_code=allow_code)
     return _servers[key]
 
 
-def close_all() -> None:
+def close_all(leaving: bool = False) -> None:
+    """End every server (Server.close; `leaving`: this process is exiting)."""
     for s in list(_servers.values()):
-        s.close()
+        s.close(leaving)
     _servers.clear()
 
 

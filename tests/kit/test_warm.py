@@ -59,6 +59,32 @@ def test_a_job_runs_in_a_fork_of_the_server_and_exits_as_it_did(host_server):
     assert killed.returncode == -signal.SIGKILL
 
 
+@pytest.mark.parametrize("shown", [False, True], ids=["stock", "PYTHONWARNINGS=default"])
+def test_a_job_has_the_warning_filters_a_fresh_python_has_after_the_same_imports(tmp_path, shown):
+    """The server silences its imports' warnings and must leave the filters as a fresh Python has them
+    after the same imports: its own defaults, and what the imports added (fastai adds ten). Reset to
+    none instead, a job (a kernel, the referee) printed every ResourceWarning and DeprecationWarning a
+    fresh Python hides, on the stderr the learner and the instructor read."""
+    (tmp_path / "filtering.py").write_text("import warnings\nwarnings.filterwarnings('ignore', 'grid_sample')\n"
+                                           "warnings.warn('imported', DeprecationWarning)\n")
+    env = {**os.environ, "PYTHONWARNINGS": "default" if shown else "",
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    s = warm.Server(("filtering",), env, allow_code=True)
+    try:
+        assert s.wait_ready(120), s.log()
+        code = ("import filtering, warnings; print([(f[0], f[1] and f[1].pattern, f[2].__name__) "
+                "for f in warnings.filters])")
+        warm_one = _job(s, code, env=env)
+        cold = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        assert warm_one.returncode == cold.returncode == 0, warm_one.stderr + cold.stderr
+        assert "job" in s.log()  # it ran warm
+        assert "grid_sample" in cold.stdout and "ResourceWarning" in cold.stdout
+        assert warm_one.stdout == cold.stdout
+        assert "imported" not in warm_one.stderr  # the server's imports' warnings stay the server's
+    finally:
+        s.close()
+
+
 def test_what_a_job_changes_or_leaves_does_not_reach_the_next_job_nor_the_server(host_server, tmp_path):
     pids = tmp_path / "pids"
     first = _job(host_server, f"""
@@ -219,6 +245,37 @@ def test_the_server_and_its_job_end_with_the_host_even_when_no_death_signal_come
         assert all(_gone(pid) for pid in family), [psutil.Process(p).cmdline() for p in family if not _gone(p, 0)]
     finally:
         s.close()
+
+
+def test_at_exit_an_idle_server_is_left_to_end_by_itself_and_a_busy_one_is_waited_for(tmp_path):
+    """close(leaving=True), as close_all at exit: a server (and twin) between jobs has nothing left to
+    clean after, so it is not waited for (not even reaped: its ~70 ms of cleaning and exit were the last
+    thing `petkit check` waited through), yet ends at once by itself, its folders already gone. One with
+    a job running (the host was interrupted) is waited for: no learner code outlives the host."""
+    idle = warm.Server(("json",), dict(os.environ), allow_code=True)
+    busy = warm.Server(("json",), dict(os.environ), allow_code=True)
+    try:
+        assert idle.wait_ready(120) and busy.wait_ready(120), idle.log() + busy.log()
+        twin, = idle.twins(1)
+        assert _job(twin, "print('twin')").stdout == "twin\n" and _job(idle, "print('server')").stdout == "server\n"
+        family = _family(idle.proc)
+        assert len(family) == 2  # the server and its twin
+        idle.close(leaving=True)
+        assert idle.proc.returncode is None  # not waited for
+        assert not os.path.exists(idle.ctl)
+        assert all(_gone(pid) for pid in family)
+        assert idle.proc.wait(30) == 0
+        pid_file = tmp_path / "pid"
+        launcher = subprocess.Popen(busy.launcher([sys.executable, "-c", f"import os, time; open({str(pid_file)!r}, 'w')"
+                                                   f".write(str(os.getpid())); time.sleep(600)"]))
+        _wait_for(pid_file)
+        busy.close(leaving=True)
+        assert busy.proc.returncode is not None  # waited for: it killed the job first
+        assert _gone(int(pid_file.read_text()), within=0.01)  # already
+        assert launcher.wait(30) != 0
+    finally:
+        idle.close()
+        busy.close()
 
 
 def test_a_job_that_kills_the_server_costs_itself_only_and_the_next_server_is_fresh(tmp_path):
