@@ -123,8 +123,9 @@ class ChildProcess:
             self._lines.put(None)
 
         def read_stderr():  # in chunks: a flood without newlines must not pile up in memory
-            for chunk in iter(lambda: self.proc.stderr.read1(65536), b""):
-                self._tail = (self._tail + chunk.decode(errors="replace"))[-STDERR_KEPT:]
+            with self.proc.stderr:  # closed at its end: `petkit watch` runs many children
+                for chunk in iter(lambda: self.proc.stderr.read1(65536), b""):
+                    self._tail = (self._tail + chunk.decode(errors="replace"))[-STDERR_KEPT:]
         threading.Thread(target=read_events, daemon=True).start()
         self._stderr_reader = threading.Thread(target=read_stderr, daemon=True)
         self._stderr_reader.start()
