@@ -168,6 +168,11 @@ def launch(argv: list[str]) -> int:
     for msg in messages:
         if msg is None:
             sys.stderr.write("petkit: the warm server ended while running this job\n")
+            if not sandboxed:  # its group too (the job itself dies with the server); a sandbox's pid is
+                try:  # not the host's, and its namespace ends with the server
+                    os.killpg(int(first["started"]), signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
             return 1
         if "exit" in msg:
             code = int(msg["exit"])
@@ -285,9 +290,10 @@ class _Server:
                 print(f"refused {job.get('module') or 'code'}: {why}", flush=True)  # the log says why it ran cold
                 _send(conn, refused=why)
                 return
+            me = os.getpid()
             pid = os.fork()
             if pid == 0:
-                _child(job, fds)  # never returns
+                _child(job, fds, me)  # never returns
             self.dirty = True
             print(f"job {job.get('module') or 'code'}", flush=True)
         finally:
@@ -528,10 +534,12 @@ def _twin(server: _Server, parent: int, conn: socket.socket, fds: list[int]) -> 
     os._exit(code)
 
 
-def _child(job: dict, fds: list[int]) -> None:
-    """In the forked child: become the job's process, run its module, exit. Never returns."""
+def _child(job: dict, fds: list[int], server: int) -> None:
+    """In the forked child of `server`: become the job's process, run its module, exit. Never returns."""
     code = 1
     try:
+        from petkit import reaper
+        reaper.die_with_parent(server)  # a job that kills its server (or outlives it killed) ends with it
         os.setsid()
         targets = job["fds"]
         moved = [os.dup(fd) for fd in fds]  # out of the way of the targets first
@@ -543,7 +551,6 @@ def _child(job: dict, fds: list[int]) -> None:
                     os.close(int(name))
                 except OSError:
                     pass
-        from petkit import reaper
         reaper.prctl(reaper.PR_SET_DUMPABLE, 1)  # as a fresh process is; the server stays non-dumpable
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

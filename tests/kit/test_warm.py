@@ -279,12 +279,39 @@ def test_at_exit_an_idle_server_is_left_to_end_by_itself_and_a_busy_one_is_waite
 
 
 def test_a_job_that_kills_the_server_costs_itself_only_and_the_next_server_is_fresh(tmp_path):
+    """...and ends with it, with what it started in its process group: it used to run on, orphaned."""
     preload = ("json",)
     first = warm.server(preload, allow_code=True)
     try:
         assert first.wait_ready(120), first.log()
-        done = _job(first, "import os, signal, time; os.kill(os.getppid(), signal.SIGKILL); time.sleep(5)")
-        assert done.returncode != 0
+        pids = tmp_path / "pids"
+        done = _job(first, f"""
+            import os, signal, subprocess, sys, time
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+            open({str(pids)!r}, "w").write(f"{{os.getpid()}} {{child.pid}}")
+            os.kill(os.getppid(), signal.SIGKILL)
+            time.sleep(600)
+        """, timeout=30)  # the job and its child end with the server: nothing holds the launcher's pipes
+        assert done.returncode != 0 and "the warm server ended" in done.stderr
+        for pid in map(int, pids.read_text().split()):
+            assert _gone(pid), f"process {pid} outlived the server it killed"
+        # its launcher killed too, at once: nobody is left to end it but its own death signal
+        mine, go = tmp_path / "mine", tmp_path / "go"
+        again = warm.server(preload, allow_code=True)
+        assert again is not first and again.wait_ready(120)
+        launcher = subprocess.Popen(again.launcher([sys.executable, "-c", textwrap.dedent(f"""
+            import os, signal, time
+            open({str(mine)!r}, "w").write(str(os.getpid()))
+            while not os.path.exists({str(go)!r}):
+                time.sleep(0.01)
+            os.kill(int(open({str(go)!r}).read()), signal.SIGKILL)
+            os.kill(os.getppid(), signal.SIGKILL)
+            time.sleep(600)
+        """)]))
+        _wait_for(mine)
+        go.write_text(str(launcher.pid))
+        assert launcher.wait(30) == -signal.SIGKILL
+        assert _gone(int(mine.read_text())), "the job outlived its server and its launcher"
         again = warm.server(preload, allow_code=True)
         assert again is not first and again.wait_ready(120)
         assert _job(again, "print('fine')").stdout == "fine\n"
