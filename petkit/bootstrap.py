@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +38,7 @@ def ensure_venv() -> None:
         return
     if not PYTHON.exists():
         print(f"petkit: creating {VENV} ...", file=sys.stderr, flush=True)
+        import venv  # here only: with logging, 5 ms of every command's start
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("petkit: installing torch, fastai, nbgrader, pytest and hypothesis into .venv "
           f"(first run only, a few minutes; log: {LOG}) ...", file=sys.stderr, flush=True)
