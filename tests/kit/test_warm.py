@@ -386,6 +386,19 @@ def test_a_preloaded_modules_warm_up_runs_once_in_the_server_before_any_job(tmp_
         warm.close_all()
 
 
+def test_a_job_finds_the_guards_torch_table_built_by_the_servers_warm_up():
+    """The guard names each torch call of an answer (torch.overrides.resolve_name), whose first use builds
+    a table of every overridable function: 25-45 ms of each forked job's first check, built once in the
+    server instead (petkit.checks.core's warm-up), as a job sees."""
+    try:
+        s = warm.server(("torch", "petkit.checks.core"), allow_code=True)
+        assert s.wait_ready(120), s.log()
+        job = _job(s, "import torch.overrides as o; print(o._get_overridable_functions.cache_info().currsize)")
+        assert (job.returncode, job.stdout) == (0, "1\n"), job.stderr
+    finally:
+        warm.close_all()
+
+
 @pytest.fixture
 def sandboxed_server():
     if sandbox.available():
