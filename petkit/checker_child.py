@@ -5,6 +5,10 @@ costs the learner one exercise, not the whole table: the parent (petkit.checker)
 on with the rest.
 
     python -m petkit.checker_child --impl PKG EXERCISE_ID...
+    python -m petkit.checker_child --impl PKG --wait     # then the ids on stdin, as a JSON list, one line
+
+With --wait it is started ahead of its exercises (petkit watch, while the learner edits: petkit.checker's
+Ready): it sets itself up, then waits, and loads the answer only once it is told what to check.
 """
 from __future__ import annotations
 
@@ -63,12 +67,29 @@ def _note_forks() -> list:
     return forked
 
 
+def _told() -> list[str]:
+    """The exercise ids the parent sends on stdin (a JSON list on one line); none when it closes it
+    unsent (it did not need this child after all)."""
+    import json
+    line = sys.stdin.buffer.readline()
+    try:
+        ids = json.loads(line) if line.strip() else []
+    except ValueError:
+        ids = None
+    if not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
+        raise SystemExit(f"petkit.checker_child: expected a JSON list of exercise ids on stdin, got {line[:80]!r}")
+    return ids
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m petkit.checker_child")
     parser.add_argument("--impl", default="exercises")
     parser.add_argument("--memory-mb", type=int, default=int(os.environ.get("PETKIT_MEMORY_MB", "4096")))
-    parser.add_argument("exercises", nargs="+")
+    parser.add_argument("--wait", action="store_true", help="set up, then read the exercise ids from stdin")
+    parser.add_argument("exercises", nargs="*")
     args = parser.parse_args(argv)
+    if bool(args.exercises) == args.wait:
+        parser.error("give the exercise ids, or --wait for them on stdin")
     die_with_supervisor()  # a killed petkit check must not leave a looping answer running
     send = emitter(_private_stdout())
     forked = _note_forks()
@@ -85,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     torch.set_num_threads(1)
     limit_memory(args.memory_mb)
-    for exercise_id in args.exercises:
+    exercises = args.exercises or _told()
+    for exercise_id in exercises:
         ex = lookup(exercise_id)
         emit(event="start", exercise=ex.id)
         checks = checks_for(ex.id)

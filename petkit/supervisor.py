@@ -82,9 +82,10 @@ class ChildProcess:
 
     def __init__(self, argv: list[str], *, cwd: str | None = None, env: dict[str, str] | None = None,
                  stdin: bytes | None = None, event_fd: bool = False, token: str | None = None,
-                 max_line: int = 100_000, reap: bool = False, launcher=None):
+                 max_line: int = 100_000, reap: bool = False, launcher=None, stdin_later: bool = False):
         """`launcher(argv, fds)`: the command that runs `argv` for it (petkit.warm.Server.launcher: a
-        fork of a warm server, handed the file descriptors `fds` beside stdio), or None: `argv` itself."""
+        fork of a warm server, handed the file descriptors `fds` beside stdio), or None: `argv` itself.
+        `stdin`: what it reads on its stdin (then EOF); `stdin_later`: given later, with give_stdin."""
         self.token = token
         self._tail = ""  # the last STDERR_KEPT characters the child wrote on stderr
         self._reaped = None
@@ -106,7 +107,7 @@ class ChildProcess:
         with reaper.starting:  # a sibling's reaping never sees it unkept
             self.proc = subprocess.Popen(
                 argv, cwd=cwd, env=env, start_new_session=True,
-                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdin=subprocess.PIPE if stdin is not None or stdin_later else subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL if event_fd else subprocess.PIPE, stderr=subprocess.PIPE,
                 pass_fds=fds)
             reaper.keep(self.proc.pid)  # not a leftover of a sibling's run, while it runs
@@ -130,11 +131,16 @@ class ChildProcess:
         self._stderr_reader = threading.Thread(target=read_stderr, daemon=True)
         self._stderr_reader.start()
         if stdin is not None:
-            try:
-                self.proc.stdin.write(stdin)
-                self.proc.stdin.close()
-            except BrokenPipeError:
-                pass  # it died at once; ended() says how
+            self.give_stdin(stdin)
+
+    def give_stdin(self, data: bytes) -> bool:
+        """Write `data` to the child's stdin and close it; False when the child is gone (ended() says how)."""
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.close()
+            return True
+        except BrokenPipeError:
+            return False
 
     def next_event(self, timeout: float) -> dict | None:
         """The next event the child sends, or None when its stream has ended; TimedOut when none

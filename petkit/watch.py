@@ -63,11 +63,16 @@ class _Changes:
 def watch(target: str | None, impl: str, timeout: float, interval: float = 0.5) -> int:
     exercises = list(select(target))
     folder = _package_dir(impl)
-    current = None
+    current, ready = None, None
     try:
         while True:
             todo = [current] if current else exercises
-            results = checker.run(todo, impl, timeout=timeout)
+            try:
+                results = checker.run(todo, impl, timeout=timeout, ready=ready)
+            finally:
+                if ready is not None:
+                    ready.close()
+                    ready = None
             if current and results[0].status == "done":
                 print(f"\n  {current.id} is done. On to the next one.\n", flush=True)
                 results = checker.run(exercises, impl, timeout=timeout)
@@ -78,6 +83,7 @@ def watch(target: str | None, impl: str, timeout: float, interval: float = 0.5) 
             current = pending.exercise
             changes = _Changes(folder)
             before = _snapshot(folder)  # before saying so: a save right after the message must count
+            ready = checker.Ready([current.lesson], impl)  # the next check's child, set up while the learner edits
             print(f"\n  Watching {folder} for changes to {current.id}... (Ctrl-C to stop)", flush=True)
             try:
                 while _snapshot(folder) == before:
@@ -88,3 +94,6 @@ def watch(target: str | None, impl: str, timeout: float, interval: float = 0.5) 
     except KeyboardInterrupt:
         print("\n  stopped watching.", file=sys.stderr)
         return 0
+    finally:
+        if ready is not None:
+            ready.close()

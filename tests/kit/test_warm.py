@@ -586,6 +586,58 @@ def test_petkit_check_forks_each_exercise_and_gets_the_cold_results(monkeypatch,
     assert [e.id in line for e, line in zip(exercises, lines[1:])] == [True] * 3
 
 
+@pytest.mark.parametrize("warm_on", ["1", "0"], ids=["warm", "cold"])
+def test_a_child_started_ahead_checks_the_answer_as_saved_after_it_started(monkeypatch, tmp_path, warm_on):
+    """`petkit watch` starts the next check's child while the learner edits (checker.Ready): it must load
+    the answer only when told to check it, so it checks the file as saved after it started; unused, it
+    ends having loaded nothing, and its TMPDIR goes; gone before it is used, a fresh child checks instead."""
+    from petkit import ROOT, checker
+    from petkit.registry import select
+    sigmoid = [e for e in select("softmax") if e.name == "sigmoid"]
+    package = tmp_path / "mine"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    answer = package / "softmax.py"
+    loaded = tmp_path / "loaded"
+    wrong = f"open({str(loaded)!r}, 'a').write('wrong ')\ndef sigmoid(x):\n    return x\n"
+    right = f"open({str(loaded)!r}, 'a').write('right ')\n" + (ROOT / "solutions" / "softmax.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PETKIT_WARM", warm_on)
+    answer.write_text(wrong)
+    try:
+        ready = checker.Ready(["softmax"], "mine")
+        assert ready.child.proc.poll() is None
+        time.sleep(1.5)  # it sets up meanwhile (warm: the server's imports too)
+        assert not loaded.exists()
+        answer.write_text(right)  # the save
+        with ready:
+            results = checker.run(sigmoid, "mine", timeout=120, ready=ready)
+        assert [r.status for r in results] == ["done"] and loaded.read_text() == "right ", results[0].outcomes
+        assert ready.child is None  # it was the one that checked
+        assert not os.path.exists(ready.tmpdir)
+        unused = checker.Ready(["softmax"], "mine")
+        child = unused.child
+        unused.close()
+        assert child.proc.poll() is not None and loaded.read_text() == "right "  # never told: loaded nothing
+        assert not os.path.exists(unused.tmpdir)
+        gone = checker.Ready(["softmax"], "mine")
+        gone.child.kill()  # as a server's death ends it
+        with gone:
+            results = checker.run(sigmoid, "mine", timeout=120, ready=gone)
+        assert [r.status for r in results] == ["done"] and loaded.read_text() == "right right ", results[0].problem
+    finally:
+        warm.close_all()
+
+
+def test_a_child_started_ahead_must_be_told_what_to_check():
+    r = subprocess.run([sys.executable, "-m", "petkit.checker_child", "--impl", "solutions", "--wait", "softmax.sigmoid"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "--wait" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "petkit.checker_child", "--impl", "solutions", "--wait"],
+                       input="not json\n", capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "JSON list of exercise ids" in r.stderr
+
+
 def test_how_many_exercises_are_checked_at_once(monkeypatch, capsys):
     from petkit.checker import lanes_for, lanes_wanted
     cores = len(os.sched_getaffinity(0))
