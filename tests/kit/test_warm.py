@@ -537,6 +537,41 @@ def test_in_the_sandbox_a_job_sees_neither_the_host_nor_the_server_socket(sandbo
     assert done.stdout.split() == ["False", "False", "False"], done.stderr
 
 
+def test_in_the_sandbox_a_job_can_neither_read_nor_write_nor_trace_the_servers_memory(sandboxed_server):
+    """The server (PID 1 of the sandbox, the same uid as its jobs) is non-dumpable and the jobs hold no
+    capability: a learner's kernel cannot read what the server holds nor change what the next student's
+    kernel or referee run is forked from. The job itself is dumpable, as a fresh process is."""
+    s = sandboxed_server
+    job_dir = os.path.join(s.spool, "job")
+    os.mkdir(job_dir)
+    done = _job(s, """
+        import ctypes, errno, os
+        def attempt(how):
+            try:
+                how()
+                return "allowed"
+            except OSError as e:
+                return errno.errorcode[e.errno]
+        def read(path, mode="rb"):
+            with open(path, mode) as f:
+                f.read(1)
+        libc = ctypes.CDLL(None, use_errno=True)
+        def trace():
+            # PTRACE_SEIZE: the same permission check as PTRACE_ATTACH, without stopping the server when
+            # it is allowed (a failing test), and undone when this process ends
+            if libc.ptrace(0x4206, 1, None, None) != 0:
+                raise OSError(ctypes.get_errno(), "ptrace")
+        print(attempt(lambda: read("/proc/1/mem")), attempt(lambda: read("/proc/1/mem", "r+b")),
+              attempt(lambda: read("/proc/1/environ")), attempt(lambda: read("/proc/1/maps")), attempt(trace),
+              attempt(lambda: read("/proc/self/mem")))
+    """, cold_prefix=sandbox.argv(job_dir), keep=job_dir)
+    assert done.returncode == 0, done.stderr
+    server, own = done.stdout.split()[:5], done.stdout.split()[5]
+    assert server == ["EACCES", "EACCES", "EACCES", "EACCES", "EPERM"], done.stdout
+    assert own == "EIO"  # its own memory is open to it (offset 0 is unmapped): it is not a locked-down twin
+    assert s.alive()
+
+
 def test_in_the_sandbox_a_refused_job_runs_cold_and_keeps_its_folder(sandboxed_server):
     s = sandboxed_server
     job_dir = os.path.join(s.spool, "job")
