@@ -17,7 +17,9 @@ library only, milliseconds):
   it dies (the socket closes), every process left is killed (in the sandbox: every process of its PID
   namespace, of which the server is PID 1, so no learner code can signal it; on the host: every
   descendant, the server being a child subreaper) and the scratch outside the job's own folder is
-  wiped (/tmp, /dev/shm, the spool): nothing one job leaves reaches the next or the server.
+  wiped (/tmp, /dev/shm, the spool), and in the sandbox, whose namespaces outlive the job, so is what
+  it left there (petkit.namespaces: System V objects, message queues, keys): nothing one job leaves
+  reaches the next or the server.
   On the host, between jobs, it can fork **twins** (Server.twins): servers as clean as it is, that cost
   no imports and serve jobs on a socket of their own beside it (`petkit check` runs exercises at once
   in them); its cleaning spares them and what runs below them, each cleans after its own jobs, and a twin
@@ -394,6 +396,8 @@ class _Server:
         if self.pid_namespace:
             _empty("/dev/shm", spare=())
             _empty("/tmp", spare=self.spared())  # the spool itself, in the sandbox: wiped above
+            from petkit import namespaces
+            namespaces.clear()  # System V objects, message queues, keys: one sandbox serves every job
 
     def spared(self) -> tuple[str, ...]:
         """What wiping keeps: the spool's own mount point and the job's folder, by both their names."""

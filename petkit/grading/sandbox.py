@@ -84,7 +84,11 @@ def argv(scratch: Path | str, cwd: Path | str | None = None, read_only: list[Pat
         if Path(d).exists():
             # a merged-/usr system has /bin -> usr/bin: keep links as links
             cmd += ["--symlink", os.readlink(d), d] if Path(d).is_symlink() else ["--ro-bind", d, d]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--bind", str(scratch / "tmp"), "/tmp"]
+    # /dev read-only but for its shared memory and message queues (tmpfs and mqueue of their own, which a
+    # warm server empties after each job: petkit.warm, petkit.namespaces), as nothing else there is a
+    # learner's to write: in a warm server's sandbox /dev outlives the job
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--mqueue", "/dev/mqueue",
+            "--remount-ro", "/dev", "--bind", str(scratch / "tmp"), "/tmp"]
     for p in read_only:
         cmd += ["--ro-bind", str(p), str(p)]
     cmd += ["--bind", str(scratch), str(scratch), "--remount-ro", "/",

@@ -572,6 +572,79 @@ def test_in_the_sandbox_a_job_can_neither_read_nor_write_nor_trace_the_servers_m
     assert s.alive()
 
 
+LEAVE_IN_THE_NAMESPACES = """
+    import ctypes, errno, os
+    from petkit import namespaces
+    libc, rt = ctypes.CDLL(None, use_errno=True), ctypes.CDLL("librt.so.1", use_errno=True)
+    def attempt(how):
+        try:
+            how()
+            return "written"
+        except OSError as e:
+            return errno.errorcode[e.errno]
+    def write(path):
+        with open(path, "w") as f:
+            f.write("the answers")
+    print(attempt(lambda: write("/dev/left")), attempt(lambda: os.symlink("/tmp", "/dev/stdout-left")),
+          attempt(lambda: os.unlink("/dev/stdin")))
+    write("/dev/shm/left")
+    ids = [libc.shmget(4242, 1 << 20, 0o1600), libc.msgget(4343, 0o1600), libc.semget(4444, 1, 0o1600)]
+    assert min(ids) >= 0 and rt.mq_open(b"/left", os.O_CREAT | os.O_RDWR, 0o600, None) >= 0, ids
+    shm = libc.shmat(ids[0], None, 0)  # attached by a process left running, which the cleaning kills
+    add_key = {"x86_64": 248, "aarch64": 217}[os.uname().machine]
+    persistent = libc.syscall(namespaces.KEYCTL, 22, ctypes.c_long(-1), ctypes.c_long(-3))  # KEYCTL_GET_PERSISTENT
+    rings = (-3, -4, -5) + ((persistent,) if persistent > 0 else ())  # session, user, user-session, persistent
+    for ring in rings:
+        assert libc.syscall(add_key, b"user", b"left", b"the answers", 11, ctypes.c_long(ring)) > 0
+    import subprocess, sys
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+"""
+
+FIND_IN_THE_NAMESPACES = """
+    import ctypes, os
+    from petkit import namespaces
+    libc, rt = ctypes.CDLL(None, use_errno=True), ctypes.CDLL("librt.so.1", use_errno=True)
+    found = [p for p in ("/dev/left", "/dev/stdout-left", "/dev/shm/left") if os.path.lexists(p)]
+    found += [kind for kind, ids in namespaces.sysv_ipc_ids().items() if ids]
+    found += ["mq"] if rt.mq_open(b"/left", os.O_RDWR, 0, None) >= 0 else []
+    persistent = libc.syscall(namespaces.KEYCTL, 22, ctypes.c_long(-1), ctypes.c_long(-3))
+    rings = (-3, -4, -5) + ((persistent,) if persistent > 0 else ())
+    found += [f"key in {ring}" for ring in rings  # KEYCTL_SEARCH
+              if libc.syscall(namespaces.KEYCTL, 10, ctypes.c_long(ring), b"user", b"left", 0) > 0]
+    with open("/dev/null", "w") as f:
+        f.write("still a device")
+    print(found, os.path.exists("/dev/stdin"))
+"""
+
+
+@pytest.mark.parametrize("where", ["cold", "warm"])
+def test_in_the_sandbox_what_a_job_leaves_in_its_namespaces_does_not_reach_the_next_job(where, request, tmp_path):
+    """System V shared memory, semaphores and message queues, POSIX message queues, keys in the shared
+    keyrings and files in /dev: a cold sandbox's go with it; a warm server's sandbox outlives its jobs, so
+    it clears them (petkit.namespaces) and keeps /dev read-only but for /dev/shm and /dev/mqueue."""
+    if sandbox.available():
+        pytest.skip(sandbox.available())
+    from petkit import namespaces
+    if namespaces.KEYCTL is None or os.uname().machine not in ("x86_64", "aarch64"):
+        pytest.skip(f"the keyring system calls of {os.uname().machine} are not known to this test")
+    server = request.getfixturevalue("sandboxed_server") if where == "warm" else None
+    runs = []
+    for i, code in enumerate((LEAVE_IN_THE_NAMESPACES, FIND_IN_THE_NAMESPACES)):
+        folder = os.path.join(server.spool, f"job-{i}") if server else str(tmp_path / f"job-{i}")
+        os.mkdir(folder)
+        if server:
+            runs.append(_job(server, code, cold_prefix=sandbox.argv(folder), keep=folder, timeout=60))
+            assert server.wait_idle(60)
+        else:
+            runs.append(subprocess.run([*sandbox.argv(folder), sys.executable, "-c", textwrap.dedent(code)],
+                                       capture_output=True, text=True, timeout=60))
+        assert runs[-1].returncode == 0, runs[-1].stderr
+    assert runs[0].stdout.split() == ["EROFS", "EROFS", "EROFS"]
+    assert runs[1].stdout.strip() == "[] True", runs[1].stdout
+    if server:
+        assert server.alive()
+
+
 def test_in_the_sandbox_a_refused_job_runs_cold_and_keeps_its_folder(sandboxed_server):
     s = sandboxed_server
     job_dir = os.path.join(s.spool, "job")
