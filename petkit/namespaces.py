@@ -94,9 +94,14 @@ def remove_message_queues() -> None:
             pass
 
 
-def clear() -> None:
+def clear() -> bool:
     """After a job, in a warm server's sandbox (every process of the job killed): nothing of it left in
-    the namespaces for the next job."""
+    the namespaces for the next job. Only as PID 1 of its own PID namespace, where those namespaces are
+    the sandbox's (bwrap unshares them all together): anywhere else it would clear the host's, so it does
+    nothing and says so (False)."""
+    if os.getpid() != 1:
+        return False
     remove_sysv_ipc()
     remove_message_queues()
     clear_keyrings()
+    return True

@@ -617,6 +617,22 @@ FIND_IN_THE_NAMESPACES = """
 """
 
 
+def test_clearing_the_namespaces_outside_a_sandbox_leaves_the_hosts_alone():
+    """petkit.namespaces.clear empties what a PID namespace's jobs share; on the host, where the System V
+    objects and keyrings are every program's, it must do nothing."""
+    import ctypes
+    from petkit import namespaces
+    libc = ctypes.CDLL(None, use_errno=True)
+    shm = libc.shmget(0, 4096, 0o1600)  # IPC_PRIVATE: the host's own, made for this test
+    assert shm >= 0, ctypes.get_errno()
+    try:
+        assert namespaces.clear() is False
+        assert shm in namespaces.sysv_ipc_ids()["shm"]
+    finally:
+        libc.shmctl(shm, namespaces.IPC_RMID, None)
+    assert shm not in namespaces.sysv_ipc_ids()["shm"]
+
+
 @pytest.mark.parametrize("where", ["cold", "warm"])
 def test_in_the_sandbox_what_a_job_leaves_in_its_namespaces_does_not_reach_the_next_job(where, request, tmp_path):
     """System V shared memory, semaphores and message queues, POSIX message queues, keys in the shared
