@@ -19,7 +19,9 @@ library only, milliseconds):
   descendant, the server being a child subreaper) and the scratch outside the job's own folder is
   wiped (/tmp, /dev/shm, the spool), and in the sandbox, whose namespaces outlive the job, so is what
   it left there (petkit.namespaces: System V objects, message queues, keys): nothing one job leaves
-  reaches the next or the server.
+  reaches the next or the server. Before each fork it checks that what a job inherits of it (limits,
+  priority, scheduling, CPUs: another process of its uid can change them) is as it was at its start;
+  changed, it refuses the job (cold) and ends.
   On the host, between jobs, it can fork **twins** (Server.twins): servers as clean as it is, that cost
   no imports and serve jobs on a socket of their own beside it (`petkit check` runs exercises at once
   in them); its cleaning spares them and what runs below them, each cleans after its own jobs, and a twin
@@ -204,6 +206,10 @@ class _HostGone(Exception):
     """The host's end of the lifeline closed: the process that started the server is gone."""
 
 
+class _Changed(Exception):
+    """What a forked job would inherit of the server was changed from outside (by a job): it ends."""
+
+
 class _Server:
     def __init__(self, listener: socket.socket, pid_namespace: bool, spool: str, allow_code: bool, env: dict,
                  lifeline: int | None = None):
@@ -217,6 +223,7 @@ class _Server:
         self.added = {k: v for k, v in os.environ.items() if k not in env and k not in PER_JOB_ENV}
         self.kept = ""  # the last job's own folder (a restarted kernel finds its files again)
         self.twins: dict[int, float] = {}  # pid -> start time of the twins forked from this server (host only)
+        self.inherits = inherited()  # what a forked job inherits of this process, as it was at the start
 
     def serve(self) -> None:
         """Serve jobs until the host goes away (then: kill every process left, and return)."""
@@ -240,6 +247,8 @@ class _Server:
         except _HostGone:
             self.clean()
             self.wait_for_twins()
+        except _Changed:  # nothing of its own runs (it just cleaned after its last job); its twins and their
+            pass  # jobs end with it; its host starts a fresh server when it next needs one (Server.alive)
 
     def wait_for_twins(self, within: float = 10) -> None:
         """The host is gone: each twin cleans after its own job (it saw its lifeline close too) and ends;
@@ -287,6 +296,11 @@ class _Server:
             if keep != self.kept:  # a new job's folder: what the last job kept goes
                 self.kept = keep
                 self.wipe_spool()
+            changed = self.changed()
+            if changed:  # before anything is forked from it: the job runs cold, later ones in a fresh server
+                print(f"refused: {changed}; ending", flush=True)
+                _send(conn, refused=changed)
+                raise _Changed
             why = self.refusal(job) or ("" if len(fds) == len(job.get("fds", [])) else "file descriptors missing")
             if why:
                 print(f"refused {job.get('module') or 'code'}: {why}", flush=True)  # the log says why it ran cold
@@ -314,6 +328,15 @@ class _Server:
         except OSError:
             pass
 
+    def changed(self) -> str:
+        """What of the server's own limits, priority, scheduling or CPUs differs from its start ('' when
+        nothing): a process of the same uid (a job, or what a job left) may change them (prlimit,
+        setpriority, sched_setaffinity ...), and every job forked after would inherit them: a next
+        student's kernel with 300 MB of address space, one CPU or the lowest priority."""
+        now = inherited()
+        differ = [k for k in self.inherits if now.get(k) != self.inherits[k]]
+        return f"its {', '.join(differ)} changed since it started" if differ else ""
+
     def fork_twin(self, conn: socket.socket, fds: list[int]) -> None:
         """Fork a twin: a second server, as clean as this one is between jobs (it ran no learner code),
         serving on the listener the host sent, ending when the host's end of the new lifeline closes (or
@@ -322,6 +345,11 @@ class _Server:
         if self.pid_namespace or len(fds) != 2:
             _send(conn, refused="twins run on the host only" if self.pid_namespace else "file descriptors missing")
             return
+        changed = self.changed()
+        if changed:  # a twin would inherit it too
+            print(f"refused a twin: {changed}; ending", flush=True)
+            _send(conn, refused=changed)
+            raise _Changed
         me = os.getpid()
         pid = os.fork()
         if pid == 0:
@@ -508,6 +536,28 @@ def _empty(folder: str, spare: tuple[str, ...], mounts: frozenset[str] | None = 
         _remove(path)
 
 
+_IOPRIO_GET = {"x86_64": 252, "aarch64": 31, "riscv64": 31}  # ioprio_get(2): no libc wrapper
+
+
+def inherited() -> dict:
+    """What a forked child inherits of this process that another process of the same uid can change:
+    its resource limits, nice value, scheduling policy and priority, CPUs, I/O priority."""
+    import resource
+    state: dict = {f"limit {name[7:].lower()}": resource.getrlimit(getattr(resource, name))
+                   for name in sorted(dir(resource)) if name.startswith("RLIMIT_")}
+    pid = os.getpid()
+    state["nice value"] = os.getpriority(os.PRIO_PROCESS, pid)
+    if hasattr(os, "sched_getscheduler"):
+        state["scheduling"] = (os.sched_getscheduler(pid), os.sched_getparam(pid).sched_priority)
+    if hasattr(os, "sched_getaffinity"):
+        state["CPUs"] = sorted(os.sched_getaffinity(pid))
+    number = _IOPRIO_GET.get(os.uname().machine)
+    if number is not None:
+        import ctypes
+        state["I/O priority"] = ctypes.CDLL(None).syscall(number, 1, pid)  # IOPRIO_WHO_PROCESS
+    return state
+
+
 def _started(pid: int) -> float:
     """A process's start time (0 when there is none): with the pid, who it is."""
     try:
@@ -531,7 +581,7 @@ def _twin(server: _Server, parent: int, conn: socket.socket, fds: list[int]) -> 
         if server.lifeline is not None:
             os.close(server.lifeline)
         twin = _Server(socket.socket(fileno=fds[0]), False, "", server.allow_code, {}, lifeline=fds[1])
-        twin.env, twin.added = server.env, server.added
+        twin.env, twin.added, twin.inherits = server.env, server.added, server.inherits
         twin.serve()
     except BaseException:  # noqa: BLE001 - a twin that fails ends; its host runs the job elsewhere
         code = 1

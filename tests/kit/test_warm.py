@@ -617,6 +617,62 @@ FIND_IN_THE_NAMESPACES = """
 """
 
 
+IOPRIO = "\n    import ctypes, os; set_io, get_io = {'x86_64': (251, 252), 'aarch64': (30, 31)}[os.uname().machine]"
+CHANGE_THE_SERVER = IOPRIO + """
+    import os, resource
+    server = os.getppid()  # the job is a fork of it (PID 1 in the sandbox)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    {change}
+"""
+CHANGES = {
+    "limits": "resource.prlimit(server, resource.RLIMIT_AS, (300 << 20, 300 << 20))",
+    "open files": "resource.prlimit(server, resource.RLIMIT_NOFILE, (64, hard))",
+    "nice value": "os.setpriority(os.PRIO_PROCESS, server, 19)",
+    "scheduling": "os.sched_setscheduler(server, os.SCHED_IDLE, os.sched_param(0))",
+    "I/O priority": "assert ctypes.CDLL(None).syscall(set_io, 1, server, 3 << 13) == 0  # IOPRIO_CLASS_IDLE",
+    "CPUs": "os.sched_setaffinity(server, {min(os.sched_getaffinity(server))}) if len(os.sched_getaffinity(server)) > 1 "
+            "else os.setpriority(os.PRIO_PROCESS, server, 19)",
+}
+REPORT_WHAT_IT_INHERITED = IOPRIO + """
+    import os, resource
+    print(resource.getrlimit(resource.RLIMIT_AS), resource.getrlimit(resource.RLIMIT_NOFILE),
+          os.getpriority(os.PRIO_PROCESS, 0), os.sched_getscheduler(0), sorted(os.sched_getaffinity(0)),
+          ctypes.CDLL(None).syscall(get_io, 1, 0))
+"""
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+@pytest.mark.parametrize("where", ["host", "sandbox"])
+def test_a_job_that_changes_what_the_servers_jobs_inherit_costs_the_server_not_the_next_student(
+        where, change, request, tmp_path):
+    """A process of the server's uid can set the server's limits, priority, scheduling and CPUs (prlimit,
+    setpriority ...), which every job forked after it would inherit: the next student's kernel with
+    300 MB of address space, or one CPU at the lowest priority. The server sees it before it forks again:
+    the next job runs cold, as it would have with no server, and the server ends (a fresh one follows)."""
+    if os.uname().machine not in ("x86_64", "aarch64"):
+        pytest.skip(f"the I/O priority system calls of {os.uname().machine} are not known to this test")
+    s = request.getfixturevalue("sandboxed_server" if where == "sandbox" else "host_server")
+
+    def run(code, name):
+        folder = os.path.join(s.spool, name) if s.spool else str(tmp_path / name)
+        os.makedirs(folder)
+        prefix = sandbox.argv(folder) if s.sandboxed else []
+        return _job(s, code, cold_prefix=prefix, keep=folder if s.sandboxed else "", cwd=folder, timeout=60)
+
+    cold = subprocess.run([*(sandbox.argv(str(tmp_path)) if s.sandboxed else []), sys.executable, "-c",
+                           textwrap.dedent(REPORT_WHAT_IT_INHERITED)], capture_output=True, text=True, timeout=60)
+    first = run(CHANGE_THE_SERVER.replace("{change}", CHANGES[change]), "changes")
+    assert first.returncode == 0, first.stderr
+    nxt = run(REPORT_WHAT_IT_INHERITED, "next")
+    assert nxt.returncode == 0, nxt.stderr
+    assert nxt.stdout == cold.stdout, (nxt.stdout, cold.stdout)
+    assert "changed since it started; ending" in s.log()
+    end = time.monotonic() + 30
+    while s.alive() and time.monotonic() < end:
+        time.sleep(0.05)
+    assert not s.alive()
+
+
 def test_clearing_the_namespaces_outside_a_sandbox_leaves_the_hosts_alone():
     """petkit.namespaces.clear empties what a PID namespace's jobs share; on the host, where the System V
     objects and keyrings are every program's, it must do nothing."""
