@@ -62,6 +62,9 @@ STATIC = "not run in nbgrader's kernel (the answer cell is screened before it ru
 SANDBOX = ("nbgrader's kernel runs in the OS sandbox (petkit.grading.sandbox), in a scratch copy of the submission "
            "folder: ")
 REFEREE = "the referee re-runs the checks in a sealed process, sees the change, records 0 for the exercise"
+LATER_STUDENTS = ("the warm server (petkit.warm) finds what its forks would inherit changed before it forks again: "
+                  "that fork is refused and starts cold, the server ends and a fresh one grades the rest; every "
+                  "later student is graded as usual, and this notebook as it stands")
 
 CHEATS = [
     Case("cheat-1", "softmax", "calls the library's own `torch.softmax` instead of writing it",
@@ -139,6 +142,17 @@ CHEATS = [
          "(`socket.create_connection`)", SANDBOX + "it has no network", 1, "OSError",
          cell=REFERENCE,
          notebook=_insert_cell("sigmoid", "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=5)\n")),
+    Case("cheat-7", "softmax", "an inserted plain cell caps the memory of every later student's kernel "
+         "(`resource.prlimit` on its parent, the grading server: 300 MB of address space), with right answers",
+         LATER_STUDENTS, 2, "", cell=REFERENCE,
+         notebook=_insert_cell("softmax", "import os, resource\n"
+                                          "resource.prlimit(os.getppid(), resource.RLIMIT_AS, (300 << 20, 300 << 20))\n")),
+    Case("cheat-7", "log_softmax", "an inserted plain cell slows every later student's kernel (its parent set to "
+         "the lowest priority, SCHED_IDLE and one CPU), with right answers", LATER_STUDENTS, 2, "", cell=REFERENCE,
+         notebook=_insert_cell("log_softmax", "import os\n"
+                                              "os.setpriority(os.PRIO_PROCESS, os.getppid(), 19)\n"
+                                              "os.sched_setscheduler(os.getppid(), os.SCHED_IDLE, os.sched_param(0))\n"
+                                              "os.sched_setaffinity(os.getppid(), {min(os.sched_getaffinity(0))})\n")),
 ]
 
 
