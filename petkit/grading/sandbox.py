@@ -38,6 +38,9 @@ HOW_TO_GET = ("install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewr
               "with the learner's code able to reach the course folder (not for real grades)")
 NO_SANDBOX_WARNING = ("graded WITHOUT the OS sandbox (--no-sandbox): the learner's code could reach the course "
                       "folder and the network, and processes it started could outlive grading")
+# the sandbox's /dev/shm is memory that its memory caps (address space) do not count: writing a file
+# there maps nothing. Bounded, as Docker bounds it (64 MB there; torch's DataLoader workers need more)
+SHM_MB = 1024
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
 
 
@@ -87,7 +90,8 @@ def argv(scratch: Path | str, cwd: Path | str | None = None, read_only: list[Pat
     # /dev read-only but for its shared memory and message queues (tmpfs and mqueue of their own, which a
     # warm server empties after each job: petkit.warm, petkit.namespaces), as nothing else there is a
     # learner's to write: in a warm server's sandbox /dev outlives the job
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--mqueue", "/dev/mqueue",
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(SHM_MB << 20), "--tmpfs", "/dev/shm",
+            "--mqueue", "/dev/mqueue",
             "--remount-ro", "/dev", "--bind", str(scratch / "tmp"), "/tmp"]
     for p in read_only:
         cmd += ["--ro-bind", str(p), str(p)]

@@ -70,6 +70,32 @@ print(json.dumps(out))
 
 
 @needs_bwrap
+def test_dev_is_read_only_but_for_a_bounded_shared_memory(tmp_path):
+    """/dev/shm is memory the caps on address space do not count: the sandbox bounds it (SHM_MB); the rest
+    of /dev cannot be written (a warm server's sandbox outlives each job: petkit.warm)."""
+    code = f"""
+import errno, os
+def attempt(how):
+    try:
+        how()
+        return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+def fill(mb):
+    fd = os.open("/dev/shm/fill", os.O_CREAT | os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, mb << 20)
+    finally:
+        os.close(fd)
+        os.unlink("/dev/shm/fill")
+print(attempt(lambda: fill(64)), attempt(lambda: fill({sandbox.SHM_MB + 1})), attempt(lambda: open("/dev/x", "w")))
+"""
+    done = _inside(sandbox.scratch_folder(parent=tmp_path), code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["ok", "ENOSPC", "EROFS"]
+
+
+@needs_bwrap
 def test_a_detached_process_dies_with_the_sandboxed_one(tmp_path):
     scratch = sandbox.scratch_folder()
     tag = f"{time.time_ns() % 10**9}.5"
