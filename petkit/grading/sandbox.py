@@ -30,7 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from petkit import ROOT, tempdirs
+from petkit import ROOT, namespaces, tempdirs
 
 BWRAP = os.environ.get("PETKIT_BWRAP", "bwrap")  # the bubblewrap command (another path: PETKIT_BWRAP)
 HOW_TO_GET = ("install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: `sudo dnf install "
@@ -91,7 +91,7 @@ def argv(scratch: Path | str, cwd: Path | str | None = None, read_only: list[Pat
     # warm server empties after each job: petkit.warm, petkit.namespaces), as nothing else there is a
     # learner's to write: in a warm server's sandbox /dev outlives the job
     cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(SHM_MB << 20), "--tmpfs", "/dev/shm",
-            "--mqueue", "/dev/mqueue",
+            "--mqueue", namespaces.MQUEUE,
             "--remount-ro", "/dev", "--bind", str(scratch / "tmp"), "/tmp"]
     for p in read_only:
         cmd += ["--ro-bind", str(p), str(p)]

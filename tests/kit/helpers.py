@@ -65,3 +65,17 @@ def command_of(process) -> str:
         return " ".join(process.cmdline())
     except psutil.Error:
         return ""
+
+
+# Code for a job or a sandboxed process to start with: `attempt(how)` runs `how()` and says "ok", or the
+# errno's name of the OSError it raised (EACCES, EROFS ...), for a test to compare with what it must be.
+ATTEMPT = '''import errno
+
+
+def attempt(how):
+    try:
+        how()
+        return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+'''

@@ -16,6 +16,7 @@ from petkit import ROOT, notebooks, tempdirs
 from petkit.grading import sandbox
 from petkit.registry import lesson
 
+from helpers import ATTEMPT
 from test_grade import FAST_GRADING, _copy_course, _grades, _submit, grade
 
 needs_bwrap = pytest.mark.skipif(bool(sandbox.available()), reason=f"the sandbox cannot run here: {sandbox.available()}")
@@ -73,14 +74,8 @@ print(json.dumps(out))
 def test_dev_is_read_only_but_for_a_bounded_shared_memory(tmp_path):
     """/dev/shm is memory the caps on address space do not count: the sandbox bounds it (SHM_MB); the rest
     of /dev cannot be written (a warm server's sandbox outlives each job: petkit.warm)."""
-    code = f"""
-import errno, os
-def attempt(how):
-    try:
-        how()
-        return "ok"
-    except OSError as e:
-        return errno.errorcode[e.errno]
+    code = ATTEMPT + f"""
+import os
 def fill(mb):
     fd = os.open("/dev/shm/fill", os.O_CREAT | os.O_RDWR)
     try:

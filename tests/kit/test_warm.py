@@ -18,6 +18,8 @@ from petkit import warm
 from petkit.grading import sandbox
 from petkit.grading.warm_grading import server_sandbox
 
+from helpers import ATTEMPT
+
 
 def _job(server, code: str, *, cold_prefix=(), keep: str = "", timeout: float = 120, **kw):
     cmd = server.launcher([*cold_prefix, sys.executable, "-c", textwrap.dedent(code)], keep=keep)
@@ -544,14 +546,8 @@ def test_in_the_sandbox_a_job_can_neither_read_nor_write_nor_trace_the_servers_m
     s = sandboxed_server
     job_dir = os.path.join(s.spool, "job")
     os.mkdir(job_dir)
-    done = _job(s, """
-        import ctypes, errno, os
-        def attempt(how):
-            try:
-                how()
-                return "allowed"
-            except OSError as e:
-                return errno.errorcode[e.errno]
+    done = _job(s, ATTEMPT + textwrap.dedent("""
+        import ctypes, os
         def read(path, mode="rb"):
             with open(path, mode) as f:
                 f.read(1)
@@ -564,7 +560,7 @@ def test_in_the_sandbox_a_job_can_neither_read_nor_write_nor_trace_the_servers_m
         print(attempt(lambda: read("/proc/1/mem")), attempt(lambda: read("/proc/1/mem", "r+b")),
               attempt(lambda: read("/proc/1/environ")), attempt(lambda: read("/proc/1/maps")), attempt(trace),
               attempt(lambda: read("/proc/self/mem")))
-    """, cold_prefix=sandbox.argv(job_dir), keep=job_dir)
+    """), cold_prefix=sandbox.argv(job_dir), keep=job_dir)
     assert done.returncode == 0, done.stderr
     server, own = done.stdout.split()[:5], done.stdout.split()[5]
     assert server == ["EACCES", "EACCES", "EACCES", "EACCES", "EPERM"], done.stdout
@@ -572,16 +568,10 @@ def test_in_the_sandbox_a_job_can_neither_read_nor_write_nor_trace_the_servers_m
     assert s.alive()
 
 
-LEAVE_IN_THE_NAMESPACES = """
-    import ctypes, errno, os
+LEAVE_IN_THE_NAMESPACES = ATTEMPT + textwrap.dedent("""
+    import ctypes, os
     from petkit import namespaces
     libc, rt = ctypes.CDLL(None, use_errno=True), ctypes.CDLL("librt.so.1", use_errno=True)
-    def attempt(how):
-        try:
-            how()
-            return "written"
-        except OSError as e:
-            return errno.errorcode[e.errno]
     def write(path):
         with open(path, "w") as f:
             f.write("the answers")
@@ -598,7 +588,7 @@ LEAVE_IN_THE_NAMESPACES = """
         assert libc.syscall(add_key, b"user", b"left", b"the answers", 11, ctypes.c_long(ring)) > 0
     import subprocess, sys
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
-"""
+""")
 
 FIND_IN_THE_NAMESPACES = """
     import ctypes, os
